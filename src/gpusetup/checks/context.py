@@ -1,0 +1,84 @@
+"""What the checks read: the facts, the profiles, and a few values derived from both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from gpusetup.facts.model import Facts, GpuFacts
+from gpusetup.profiles.model import Profiles
+from gpusetup.versions import (
+    ComputeCapability,
+    CudaVersion,
+    DriverVersion,
+    optional_cuda,
+    optional_driver,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    facts: Facts
+    profiles: Profiles
+
+    @property
+    def nvml_ok(self) -> bool:
+        return self.facts.driver.nvml == "ok"
+
+    @property
+    def gpus(self) -> List[GpuFacts]:
+        return self.facts.gpus
+
+    @property
+    def has_nvidia_gpu(self) -> bool:
+        """Any sign of an NVIDIA GPU: NVML, the PCI bus, device nodes or a loaded module."""
+        host = self.facts.host
+        return bool(
+            self.facts.gpus
+            or (host.nvidia_pci_devices or 0) > 0
+            or any(n[len("nvidia") :].isdigit() for n in host.dev_nvidia)
+            or host.proc_driver_version
+            or (host.is_wsl and host.wsl_libcuda)
+        )
+
+    @property
+    def driver_version(self) -> Optional[DriverVersion]:
+        """NVML's answer, else the kernel module's (/proc, /sys) when NVML could not start."""
+        host = self.facts.host
+        for text in (
+            self.facts.driver.version,
+            host.proc_driver_version,
+            host.nvidia_module_version,
+        ):
+            version = optional_driver(text)
+            if version is not None:
+                return version
+        return None
+
+    @property
+    def driver_cuda(self) -> Optional[CudaVersion]:
+        """The newest CUDA the driver supports: NVML's, else derived from the driver version."""
+        from_nvml = optional_cuda(self.facts.driver.cuda_version)
+        if from_nvml is not None:
+            return from_nvml
+        driver = self.driver_version
+        return self.profiles.max_cuda_for_driver(driver, self.os_name) if driver else None
+
+    @property
+    def os_name(self) -> str:
+        return self.facts.host.os.lower() or "linux"
+
+    @property
+    def torch_ok(self) -> bool:
+        return self.facts.torch.status == "ok"
+
+    @property
+    def torch_cuda(self) -> Optional[CudaVersion]:
+        return optional_cuda(self.facts.torch.cuda_build) if self.torch_ok else None
+
+    def capabilities(self) -> List[tuple[GpuFacts, ComputeCapability]]:
+        result = []
+        for gpu in self.gpus:
+            if gpu.compute_capability:
+                result.append((gpu, ComputeCapability.parse(gpu.compute_capability)))
+        return result

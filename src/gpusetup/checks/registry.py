@@ -1,0 +1,58 @@
+"""The list of checks, the ids each may report, and run_checks()."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List, Sequence
+
+from gpusetup.checks.context import Context
+from gpusetup.checks.finding import Finding
+from gpusetup.errors import UsageError
+
+CheckFn = Callable[[Context], Iterable[Finding]]
+
+_CHECKS: List[CheckFn] = []
+KNOWN_IDS: Dict[str, str] = {}  # id -> what it means, for --ignore validation and the docs
+
+
+def check(**ids: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check and the finding ids it may report (keyword: underscores for dashes)."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        for key, meaning in ids.items():
+            KNOWN_IDS[key.replace("_", "-")] = meaning
+        _CHECKS.append(fn)
+        return fn
+
+    return register
+
+
+def validate_ignores(ignore: Sequence[str]) -> None:
+    _load_all()
+    unknown = [i for i in ignore if i not in KNOWN_IDS]
+    if unknown:
+        raise UsageError(
+            f"--ignore {unknown[0]}: no such check id",
+            "gpusetup doctor --list-checks shows the ids",
+        )
+
+
+def run_checks(ctx: Context, ignore: Sequence[str] = ()) -> List[Finding]:
+    """Every finding, errors first; a check that reports an unregistered id is a bug."""
+    _load_all()
+    findings: List[Finding] = []
+    for fn in _CHECKS:
+        for finding in fn(ctx):
+            assert finding.id in KNOWN_IDS, f"{fn.__name__} reported unregistered id {finding.id}"
+            if finding.id not in ignore:
+                findings.append(finding)
+    return sorted(findings, key=lambda f: (f.severity.rank, f.id))
+
+
+def all_ids() -> Dict[str, str]:
+    _load_all()
+    return dict(sorted(KNOWN_IDS.items()))
+
+
+def _load_all() -> None:
+    """Import the check modules so their @check decorators run."""
+    from gpusetup.checks import driver, health, toolkit, torch_stack  # noqa: F401

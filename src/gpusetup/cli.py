@@ -1,0 +1,47 @@
+"""The gpusetup command line: the root Typer app and its commands."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from gpusetup import __version__
+from gpusetup.commands.doctor import doctor
+from gpusetup.commands.edge import STATE
+
+EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
+--strict; a failed verify or install) · 2 bad usage or input · 3 the machine lacks what the command
+needs (no GPU, no torch) · 4 internal error (the traceback only with --debug)."""
+
+app = typer.Typer(
+    name="gpusetup",
+    help="See, fix, install and verify the NVIDIA GPU + CUDA + PyTorch stack.\n\n" + EXIT_CODES,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gpusetup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    STATE.debug = debug
+
+
+app.command(epilog=EXIT_CODES)(doctor)
+
+
+def main() -> None:
+    app(prog_name="gpusetup")

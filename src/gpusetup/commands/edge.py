@@ -1,0 +1,48 @@
+"""The CLI edge: the one place exceptions become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from typing import Any, Callable, TypeVar
+
+import typer
+
+from gpusetup.errors import ExitCode, GpusetupError
+from gpusetup.render.console import print_error
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    debug = False
+
+
+STATE = _State()
+
+
+def cli_edge(fn: F) -> F:
+    """Wrap a command: GpusetupError -> its exit code; anything else -> exit 4 (traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except GpusetupError as err:
+            print_error(err.message, err.hint)
+            raise typer.Exit(int(err.exit_code)) from None
+        except KeyboardInterrupt:
+            print_error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as err:  # noqa: BLE001 - the edge turns every bug into exit 4
+            if STATE.debug:
+                traceback.print_exc()
+            print_error(
+                f"internal error: {type(err).__name__}: {err}",
+                "" if STATE.debug else "re-run with --debug for the traceback, and report it",
+            )
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Facts: what is true of this machine, collected with I/O only and no judgement."""

@@ -1,0 +1,196 @@
+"""The torch probe: run as a script in the *target* interpreter, never imported by gpusetup.
+
+Stdlib + torch only, Python 3.8 compatible. Prints one line, "GPUSETUP-PROBE:" + JSON, last.
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+MARKER = "GPUSETUP-PROBE:"
+CUDA_LIBS = ("libcuda", "libcudart", "libcublas", "libcudnn", "libnccl", "libnvJitLink")
+FAMILY = ("torch", "pytorch", "torchvision", "torchaudio", "triton", "pytorch-triton")
+
+
+def _drop_cwd_from_path():
+    """A stray torch.py in the user's directory must not be what we import."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", cwd, here)]
+
+
+def _distributions():
+    try:
+        from importlib import metadata
+    except ImportError:
+        return [], {}
+    family, wheels = [], {}
+    for dist in metadata.distributions():
+        name = (dist.metadata.get("Name") or "").lower()
+        if name in FAMILY:
+            try:
+                installer = (dist.read_text("INSTALLER") or "").strip()
+            except Exception:
+                installer = ""
+            family.append(
+                {
+                    "name": name,
+                    "version": dist.version,
+                    "location": str(dist.locate_file("")),
+                    "installer": installer,
+                }
+            )
+        elif name.startswith("nvidia-") and name != "nvidia-ml-py":
+            wheels[name] = dist.version
+    return family, wheels
+
+
+def _conda_packages():
+    meta = os.path.join(sys.prefix, "conda-meta")
+    found = []
+    if not os.path.isdir(meta):
+        return found
+    for entry in os.listdir(meta):
+        if entry.startswith(("pytorch-", "torchvision-", "torchaudio-")) and entry.endswith(
+            ".json"
+        ):
+            parts = entry[:-5].rsplit("-", 2)
+            if len(parts) == 3 and parts[0] in ("pytorch", "torchvision", "torchaudio"):
+                found.append(
+                    {"name": parts[0], "version": parts[1], "location": meta, "installer": "conda"}
+                )
+    return found
+
+
+def _loaded_libraries():
+    try:
+        with open("/proc/self/maps") as maps:
+            lines = maps.read().splitlines()
+    except OSError:
+        return []
+    seen, result = set(), []
+    for line in lines:
+        path = line.split()[-1] if line.split() else ""
+        base = os.path.basename(path)
+        for lib in CUDA_LIBS:
+            if (base.startswith((lib + ".", lib + "_", lib + "-"))) and path not in seen:
+                if lib == "libcuda" and not base.startswith("libcuda.so"):
+                    continue
+                seen.add(path)
+                result.append({"name": lib, "path": path})
+    return result
+
+
+def _companion(name, out):
+    try:
+        module = __import__(name)
+        out[name + "_version"] = getattr(module, "__version__", None)
+    except ImportError as err:
+        if getattr(err, "name", None) == name:
+            return
+        out[name + "_error"] = "%s: %s" % (type(err).__name__, err)
+    except Exception as err:
+        out[name + "_error"] = "%s: %s" % (type(err).__name__, err)
+
+
+def _cuda_state(torch, out):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out["cuda_available"] = bool(torch.cuda.is_available())
+            out["device_count"] = int(torch.cuda.device_count())
+            if out["cuda_available"]:
+                torch.cuda.init()
+                out["devices"] = [_device(torch, i) for i in range(out["device_count"])]
+            elif out.get("cuda_build"):
+                try:
+                    torch.cuda.init()
+                except Exception as err:
+                    out["init_error"] = "%s: %s" % (type(err).__name__, err)
+        except Exception as err:
+            out["init_error"] = "%s: %s" % (type(err).__name__, err)
+    out["init_warnings"] = [str(w.message) for w in caught]
+
+
+def _device(torch, index):
+    props = torch.cuda.get_device_properties(index)
+    bus = ""
+    if hasattr(props, "pci_bus_id"):
+        bus = "%08X:%02X:%02X.0" % (
+            getattr(props, "pci_domain_id", 0),
+            props.pci_bus_id,
+            getattr(props, "pci_device_id", 0),
+        )
+    return {
+        "index": index,
+        "name": props.name,
+        "capability": "%d.%d" % (props.major, props.minor),
+        "pci_bus_id": bus,
+        "uuid": str(getattr(props, "uuid", "")),
+        "total_memory_mib": int(props.total_memory) // 2**20,
+    }
+
+
+def _torch_facts(torch, out):
+    out["version"] = str(torch.__version__)
+    out["location"] = getattr(torch, "__file__", None)
+    out["cuda_build"] = getattr(torch.version, "cuda", None)
+    out["hip_build"] = getattr(torch.version, "hip", None)
+    flags = getattr(torch._C, "_cuda_getArchFlags", None)
+    out["arch_list"] = (flags() or "").split() if flags else []
+    try:
+        out["cudnn_version"] = torch.backends.cudnn.version()
+        out["cudnn_available"] = bool(torch.backends.cudnn.is_available())
+        out["cudnn_enabled"] = bool(torch.backends.cudnn.enabled)
+    except Exception:
+        pass
+    try:
+        if out["cuda_build"]:
+            nccl = torch.cuda.nccl.version()
+            out["nccl_version"] = (
+                ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else str(nccl)
+            )
+    except Exception:
+        pass
+    _cuda_state(torch, out)
+
+
+def main():
+    started = time.time()
+    _drop_cwd_from_path()
+    out = {
+        "status": "ok",
+        "python": sys.executable,
+        "python_version": platform.python_version(),
+        "sys_prefix": sys.prefix,
+        "conda_env": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+    }
+    family, wheels = _distributions()
+    out["distributions"] = family + _conda_packages()
+    out["nvidia_wheels"] = wheels
+    try:
+        import torch
+    except ImportError as err:
+        if getattr(err, "name", None) == "torch":
+            out["status"] = "missing"
+        else:
+            out["status"] = "import-error"
+            out["error"] = "%s: %s" % (type(err).__name__, err)
+    except BaseException as err:
+        out["status"] = "import-error"
+        out["error"] = "%s: %s" % (type(err).__name__, err)
+    else:
+        _torch_facts(torch, out)
+        _companion("torchvision", out)
+        _companion("torchaudio", out)
+    out["loaded_libraries"] = _loaded_libraries()
+    out["seconds"] = round(time.time() - started, 3)
+    sys.stdout.write("\n" + MARKER + json.dumps(out) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

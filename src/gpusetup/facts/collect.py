@@ -1,0 +1,35 @@
+"""collect_facts(): every source, each isolated so one failure never hides the others."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Optional
+
+from gpusetup import __version__
+from gpusetup.facts.host import collect_host
+from gpusetup.facts.model import Facts, TorchFacts
+from gpusetup.facts.nvml import collect_nvml
+from gpusetup.facts.probe import DEFAULT_TIMEOUT, probe_torch
+from gpusetup.facts.toolkit import collect_toolkit
+
+
+def collect_facts(
+    python: Optional[str],
+    *,
+    run_probe: bool = True,
+    probe_timeout: float = DEFAULT_TIMEOUT,
+    nvml_lib: Any = None,
+) -> Facts:
+    driver, gpus = collect_nvml(nvml_lib)
+    torch = (
+        probe_torch(python, probe_timeout) if run_probe and python else TorchFacts(status="not-run")
+    )
+    return Facts(
+        collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        gpusetup_version=__version__,
+        host=collect_host(),
+        driver=driver,
+        gpus=gpus,
+        toolkit=collect_toolkit(),
+        torch=torch,
+    )

@@ -1,0 +1,204 @@
+"""The facts gpusetup collects, as plain dataclasses that round-trip through JSON.
+
+None means "not known"; a per-GPU field that the GPU or driver does not support is None and is
+named, with the reason, in that GPU's `unsupported` map. Nothing here judges a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+FACTS_SCHEMA = "gpusetup.facts/1"
+
+
+@dataclass
+class HostFacts:
+    """The operating system around the driver: kernel, distro, WSL, containers, modules."""
+
+    os: str = ""
+    kernel: str = ""
+    machine: str = ""  # x86_64, aarch64
+    distro: str = ""
+    python: str = ""  # the interpreter running gpusetup
+    is_wsl: bool = False
+    wsl_libcuda: Optional[str] = None  # /usr/lib/wsl/lib/libcuda.so.1 when present
+    linux_driver_in_wsl: List[str] = field(
+        default_factory=list
+    )  # libnvidia-ml copies a Linux driver left
+    container: str = ""  # docker, podman, kubernetes, container, or "" on bare metal / VM
+    dev_nvidia: List[str] = field(default_factory=list)  # /dev/nvidia* nodes present
+    nvidia_visible_devices: Optional[str] = None  # set by the NVIDIA container runtime
+    shm_bytes: Optional[int] = None
+    nouveau_loaded: bool = False
+    nvidia_module_version: Optional[str] = None  # /sys/module/nvidia/version
+    proc_driver_version: Optional[str] = (
+        None  # kernel module version from /proc/driver/nvidia/version
+    )
+    nvidia_pci_devices: Optional[int] = None  # PCI functions with vendor 0x10de and a display class
+    nvswitch_count: int = 0  # NVSwitch PCI functions (HGX/DGX): fabric manager needed
+    env: Dict[str, str] = field(default_factory=dict)  # the environment variables that matter
+
+
+@dataclass
+class DriverFacts:
+    """What NVML says about the driver, or why NVML could not start."""
+
+    nvml: str = "ok"  # ok, library-not-found, driver-not-loaded, version-mismatch, no-permission,
+    # gpu-lost, function-not-found, unknown, not-installed (nvidia-ml-py missing)
+    nvml_error: str = ""
+    version: Optional[str] = None  # 535.104.05
+    cuda_version: Optional[str] = None  # the newest CUDA the driver supports: 12.2
+    nvml_version: Optional[str] = None
+    nvml_library: Optional[str] = None  # realpath of the libnvidia-ml.so.1 that loaded
+
+
+@dataclass
+class GpuProcess:
+    pid: int
+    used_mib: Optional[int] = None
+    name: str = ""
+
+
+@dataclass
+class GpuFacts:
+    """One GPU as NVML sees it (NVML numbers GPUs in PCI bus order)."""
+
+    index: int
+    name: str = ""
+    uuid: str = ""
+    pci_bus_id: str = ""
+    brand: Optional[str] = None
+    compute_capability: Optional[str] = None  # 9.0
+    memory_total_mib: Optional[int] = None
+    memory_used_mib: Optional[int] = None
+    ecc_enabled: Optional[bool] = None
+    ecc_pending: Optional[bool] = None
+    ecc_uncorrected_volatile: Optional[int] = None
+    ecc_uncorrected_aggregate: Optional[int] = None
+    retired_pages_dbe: Optional[int] = None
+    retired_pages_pending: Optional[bool] = None
+    remapped_rows_uncorrectable: Optional[int] = None
+    remapped_rows_pending: Optional[bool] = None
+    remapped_rows_failure: Optional[bool] = None
+    clocks_event_reasons: Optional[int] = None  # the NVML bit mask
+    sm_clock_mhz: Optional[int] = None
+    sm_clock_max_mhz: Optional[int] = None
+    pcie_gen_current: Optional[int] = None
+    pcie_gen_max: Optional[int] = None
+    pcie_width_current: Optional[int] = None
+    pcie_width_max: Optional[int] = None
+    persistence_mode: Optional[bool] = None
+    mig_enabled: Optional[bool] = None
+    mig_pending: Optional[bool] = None
+    compute_mode: Optional[str] = None  # default, exclusive-process, prohibited
+    temperature_c: Optional[int] = None
+    temperature_slowdown_c: Optional[int] = None
+    power_draw_w: Optional[float] = None
+    power_limit_w: Optional[float] = None  # enforced
+    power_default_limit_w: Optional[float] = None
+    fabric_state: Optional[str] = None  # not-supported, not-started, in-progress, completed
+    processes: List[GpuProcess] = field(default_factory=list)
+    unsupported: Dict[str, str] = field(default_factory=dict)  # field -> NVML reason
+    error: str = ""  # set when the GPU could not be read at all (lost, no handle)
+
+
+@dataclass
+class NvccFacts:
+    path: str
+    version: Optional[str] = None  # release 12.1
+    found_via: str = ""  # PATH, CUDA_HOME, CUDA_PATH, /usr/local/cuda-12.1
+
+
+@dataclass
+class LibraryDir:
+    """An LD_LIBRARY_PATH entry and the CUDA libraries it holds."""
+
+    path: str
+    libraries: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ToolkitFacts:
+    """The CUDA toolkit and libraries installed on the system, outside any Python environment."""
+
+    nvcc: List[NvccFacts] = field(default_factory=list)
+    cuda_home: Optional[str] = None  # what torch.utils.cpp_extension would pick
+    cuda_home_via: str = ""  # CUDA_HOME, CUDA_PATH, nvcc, /usr/local/cuda
+    cuda_home_exists: Optional[bool] = None
+    cudnn_version: Optional[str] = None
+    cudnn_location: Optional[str] = None
+    ld_library_path: List[LibraryDir] = field(default_factory=list)
+
+
+@dataclass
+class TorchDevice:
+    index: int
+    name: str = ""
+    capability: str = ""  # 8.6
+    pci_bus_id: str = ""
+    uuid: str = ""
+    total_memory_mib: Optional[int] = None
+
+
+@dataclass
+class Distribution:
+    name: str
+    version: str
+    location: str = ""
+    installer: str = ""  # pip, conda, uv (from the dist-info INSTALLER file)
+
+
+@dataclass
+class LoadedLibrary:
+    name: str  # libcudart, libcudnn ...
+    path: str
+
+
+@dataclass
+class TorchFacts:
+    """The torch stack of the target interpreter, as its own probe subprocess saw it."""
+
+    status: str = "ok"  # ok, missing, import-error, timeout, crashed, bad-output, not-run
+    error: str = ""
+    python: str = ""  # the target interpreter
+    python_version: str = ""
+    sys_prefix: str = ""
+    conda_env: bool = False
+    version: Optional[str] = None  # 2.4.1+cu121
+    location: Optional[str] = None  # torch.__file__
+    cuda_build: Optional[str] = None  # torch.version.cuda; None for a CPU build
+    hip_build: Optional[str] = None
+    cudnn_version: Optional[int] = None
+    cudnn_available: Optional[bool] = None
+    cudnn_enabled: Optional[bool] = None
+    nccl_version: Optional[str] = None
+    arch_list: List[str] = field(default_factory=list)
+    cuda_available: Optional[bool] = None
+    device_count: Optional[int] = None
+    devices: List[TorchDevice] = field(default_factory=list)
+    init_warnings: List[str] = field(default_factory=list)
+    init_error: str = ""
+    cuda_home: Optional[str] = None  # torch.utils.cpp_extension.CUDA_HOME
+    torchvision_version: Optional[str] = None
+    torchvision_error: str = ""
+    torchaudio_version: Optional[str] = None
+    torchaudio_error: str = ""
+    distributions: List[Distribution] = field(default_factory=list)  # every torch-family dist found
+    nvidia_wheels: Dict[str, str] = field(default_factory=dict)
+    loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
+    seconds: Optional[float] = None
+
+
+@dataclass
+class Facts:
+    """Everything doctor knows about one machine; `doctor --facts` replays it."""
+
+    schema: str = FACTS_SCHEMA
+    collected_at: str = ""
+    gpusetup_version: str = ""
+    host: HostFacts = field(default_factory=HostFacts)
+    driver: DriverFacts = field(default_factory=DriverFacts)
+    gpus: List[GpuFacts] = field(default_factory=list)
+    toolkit: ToolkitFacts = field(default_factory=ToolkitFacts)
+    torch: TorchFacts = field(default_factory=lambda: TorchFacts(status="not-run"))

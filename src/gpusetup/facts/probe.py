@@ -1,0 +1,90 @@
+"""Runs the torch probe in the target interpreter and turns whatever happens into TorchFacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Optional
+
+from gpusetup.errors import UsageError
+from gpusetup.facts import process
+from gpusetup.facts.model import TorchFacts
+from gpusetup.facts.serial import from_jsonable
+
+PROBE_SCRIPT = Path(__file__).with_name("_torch_probe.py")
+MARKER = "GPUSETUP-PROBE:"
+DEFAULT_TIMEOUT = 120.0
+
+
+def target_python(path: Optional[str]) -> str:
+    """The interpreter to probe: --python PATH after checking it is one, else the current one."""
+    if path is None:
+        return sys.executable
+    resolved = shutil.which(path) if os.sep not in path else path
+    if resolved is None or not os.path.exists(resolved):
+        raise UsageError(f"--python {path}: no such file", "give the path of a python executable")
+    if os.path.isdir(resolved):
+        raise UsageError(
+            f"--python {path}: is a directory",
+            f"did you mean {os.path.join(path, 'bin', 'python')}?",
+        )
+    if not os.access(resolved, os.X_OK):
+        raise UsageError(f"--python {path}: not executable", "give the path of a python executable")
+    result = process.run(
+        [resolved, "-c", "print('gpusetup' + '-python-ok')"], timeout=30, cwd=process.scratch_dir()
+    )
+    if "gpusetup-python-ok" not in result.stdout:
+        raise UsageError(
+            f"--python {path}: not a Python interpreter", "give the path of a python executable"
+        )
+    return resolved
+
+
+def probe_torch(python: str, timeout: float = DEFAULT_TIMEOUT) -> TorchFacts:
+    """Run the probe script in python; a crash, hang or garbage becomes a status, never an exception."""
+    result = process.run([python, str(PROBE_SCRIPT)], timeout=timeout, cwd=process.scratch_dir())
+    if result.start_error:
+        return TorchFacts(
+            status="crashed", python=python, error=f"could not start: {result.start_error}"
+        )
+    if result.timed_out:
+        return TorchFacts(
+            status="timeout",
+            python=python,
+            error=f"the torch probe did not finish in {timeout:.0f} s (a CUDA init that hangs?)",
+            seconds=result.seconds,
+        )
+    facts = _parse(result.stdout)
+    if facts is None:
+        return TorchFacts(
+            status="crashed" if result.returncode != 0 else "bad-output",
+            python=python,
+            error=_failure_text(result.returncode, result.stdout, result.stderr),
+            seconds=result.seconds,
+        )
+    facts.python = facts.python or python
+    return facts
+
+
+def _parse(stdout: str) -> Optional[TorchFacts]:
+    lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
+    if not lines:
+        return None
+    try:
+        return from_jsonable(TorchFacts, json.loads(lines[-1][len(MARKER) :]), "probe")
+    except (ValueError, UsageError):
+        return None
+
+
+def _failure_text(returncode: Optional[int], stdout: str, stderr: str) -> str:
+    tail = (stderr.strip() or stdout.strip()).splitlines()[-3:]
+    if returncode is not None and returncode < 0:
+        head = f"the torch probe was killed by signal {-returncode}"
+    elif returncode:
+        head = f"the torch probe exited with code {returncode}"
+    else:
+        head = "the torch probe printed no result"
+    return head + (": " + " | ".join(tail) if tail else "")

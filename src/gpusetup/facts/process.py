@@ -1,0 +1,82 @@
+"""The one place gpusetup runs other programs: argument lists, timeouts, never a shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    returncode: Optional[int]  # None when it timed out or could not start
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    start_error: str = ""  # why it could not start (not found, not executable)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    stdin_text: Optional[str] = None,
+) -> ProcessResult:
+    """Run argv to completion or until timeout; kill the whole process group on timeout."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as err:
+        return ProcessResult(None, "", "", time.monotonic() - started, start_error=str(err))
+    try:
+        out, err_text = proc.communicate(stdin_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err_text = proc.communicate()
+        return ProcessResult(None, out, err_text, time.monotonic() - started, timed_out=True)
+    return ProcessResult(proc.returncode, out, err_text, time.monotonic() - started)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except OSError:
+        proc.kill()
+
+
+def run_streaming(argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None) -> int:
+    """Run an installer with its output going straight to the user's terminal."""
+    try:
+        return subprocess.call(list(argv), env=dict(env) if env is not None else None)
+    except OSError as err:
+        raise FileNotFoundError(f"could not run {argv[0]}: {err}") from err
+
+
+def which(name: str, path: Optional[str] = None) -> Optional[str]:
+    return shutil.which(name, path=path)
+
+
+def scratch_dir() -> str:
+    """An empty working directory for child interpreters, so nothing in the user's cwd is imported."""
+    return tempfile.mkdtemp(prefix="gpusetup-")

@@ -1,0 +1,111 @@
+"""Dataclass <-> JSON/YAML data, strict on load so replayed facts and profiles have the right shape.
+
+Loading names the path (and, for YAML, the line) of the first value of the wrong shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from typing import Any, Dict, Optional, Type, TypeVar, Union
+
+from gpusetup.errors import UsageError
+
+T = TypeVar("T")
+
+
+class ShapeError(UsageError):
+    """Data of the wrong shape at path (and line, when the data came from YAML)."""
+
+    def __init__(self, path: str, problem: str, line: Optional[int] = None) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem, self.line = path, problem, line
+
+
+class LineDict(Dict[str, Any]):
+    """A mapping that remembers the YAML line of itself and of each key."""
+
+    line: Optional[int] = None
+    key_lines: Dict[str, int]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain dicts and lists for json.dumps."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return obj
+
+
+def from_jsonable(cls: Type[T], data: Any, path: str = "facts") -> T:
+    """Build cls from data; dataclasses may check values in __post_init__ by raising ValueError."""
+    return typing.cast(T, _load(cls, data, path))
+
+
+def _load(hint: Any, data: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return data
+    if origin is Union:
+        if data is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _load(inner[0], data, path)
+    if origin in (list, typing.List):
+        _expect(isinstance(data, list), path, "a list", data)
+        return [_load(args[0], item, f"{path}[{i}]") for i, item in enumerate(data)]
+    if origin in (dict, typing.Dict):
+        _expect(isinstance(data, dict), path, "a mapping", data)
+        return {str(k): _field(args[1], data, str(k), f"{path}.{k}") for k in data}
+    if dataclasses.is_dataclass(hint):
+        return _load_dataclass(hint, data, path)
+    if hint is float:
+        _expect(
+            isinstance(data, (int, float)) and not isinstance(data, bool), path, "a number", data
+        )
+        return float(data)
+    if hint is int:
+        _expect(isinstance(data, int) and not isinstance(data, bool), path, "an integer", data)
+        return data
+    if hint in (str, bool):
+        _expect(isinstance(data, hint), path, f"a {'string' if hint is str else 'boolean'}", data)
+        return data
+    raise TypeError(f"unsupported type in a data model: {hint!r}")
+
+
+def _field(hint: Any, parent: Any, key: str, path: str) -> Any:
+    """Load parent[key], attaching the key's YAML line to an error that has none."""
+    try:
+        return _load(hint, parent[key], path)
+    except ShapeError as err:
+        if err.line is None:
+            err.line = getattr(parent, "key_lines", {}).get(key)
+        raise
+
+
+def _load_dataclass(cls: Any, data: Any, path: str) -> Any:
+    _expect(isinstance(data, dict), path, "a mapping", data)
+    hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    line = getattr(data, "line", None)
+    unknown = sorted(set(map(str, data)) - set(fields))
+    if unknown:
+        key_line = getattr(data, "key_lines", {}).get(unknown[0], line)
+        raise ShapeError(path, f"unknown field {unknown[0]!r}", key_line)
+    kwargs: Dict[str, Any] = {}
+    for name, field in fields.items():
+        if name in data:
+            kwargs[name] = _field(hints[name], data, name, f"{path}.{name}")
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ShapeError(path, f"missing field {name!r}", line)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        raise ShapeError(path, str(err), line) from None
+
+
+def _expect(ok: bool, path: str, what: str, data: Any) -> None:
+    if not ok:
+        got = "null" if data is None else type(data).__name__.replace("LineDict", "mapping")
+        raise ShapeError(path, f"expected {what}, got {got}", getattr(data, "line", None))

@@ -1,0 +1,1 @@
+"""Knowledge as data: the YAML compatibility profiles, validated on load."""

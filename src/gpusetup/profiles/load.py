@@ -1,0 +1,82 @@
+"""Finds, parses and validates the profile directories: the packaged one, then any user ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Tuple, Type
+
+import yaml
+
+from gpusetup.errors import ProfileError
+from gpusetup.facts.serial import ShapeError, from_jsonable
+from gpusetup.profiles.model import PROFILE_SCHEMA, CudaFile, Profiles
+from gpusetup.profiles.yaml_lines import load_yaml
+
+PROFILES_ENV = "GPUSETUP_PROFILES"
+_KINDS: Dict[str, Type[Any]] = {"cuda": CudaFile}
+
+
+def packaged_dir() -> Path:
+    """profiles/ inside the wheel, or the repository's profiles/ for an editable install."""
+    here = Path(__file__).resolve().parent.parent
+    inside = here / "_profiles"
+    if inside.is_dir():
+        return inside
+    return here.parent.parent / "profiles"
+
+
+def profile_dirs(extra: Iterable[str] = ()) -> List[Path]:
+    dirs = [packaged_dir()]
+    from_env = os.environ.get(PROFILES_ENV, "")
+    dirs += [Path(p) for p in from_env.split(os.pathsep) if p]
+    dirs += [Path(p) for p in extra]
+    return dirs
+
+
+def load_profiles(extra: Iterable[str] = ()) -> Profiles:
+    profiles = Profiles()
+    for directory in profile_dirs(extra):
+        if not directory.is_dir():
+            raise ProfileError(
+                f"{directory}: profile directory not found", f"check ${PROFILES_ENV} and --profiles"
+            )
+        for path in sorted(directory.glob("*.yaml")):
+            _merge(profiles, path, load_file(path))
+    return profiles
+
+
+def load_file(path: Path) -> Tuple[str, Any]:
+    """Parse and validate one profile file; every problem is a ProfileError naming file:line."""
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ProfileError(f"{path}: cannot read: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ProfileError(f"{path}{line}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}:1: a profile file must be a mapping with 'schema' and 'kind'")
+    if data.get("schema") != PROFILE_SCHEMA:
+        line = getattr(data, "key_lines", {}).get("schema", 1)
+        raise ProfileError(
+            f"{path}:{line}: schema must be {PROFILE_SCHEMA!r}, got {data.get('schema')!r}"
+        )
+    kind = data.get("kind")
+    if kind not in _KINDS:
+        line = getattr(data, "key_lines", {}).get("kind", 1)
+        raise ProfileError(f"{path}:{line}: kind must be one of {sorted(_KINDS)}, got {kind!r}")
+    try:
+        return kind, from_jsonable(_KINDS[kind], data, kind)
+    except ShapeError as err:
+        raise ProfileError(f"{path}:{err.line or 1}: {err.path}: {err.problem}") from None
+
+
+def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
+    kind, content = loaded
+    profiles.files.append(str(path))
+    if kind == "cuda":
+        for toolkit in content.toolkits:
+            profiles.toolkits[toolkit.version] = toolkit

@@ -1,0 +1,1 @@
+"""Output: rich for people, versioned JSON for machines. Only this package prints."""

@@ -1,0 +1,152 @@
+"""doctor for people: system line, GPU table, toolkit, torch stack, then findings with fixes."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gpusetup.checks.finding import Severity
+from gpusetup.doctor import DoctorReport
+from gpusetup.facts.model import Facts, GpuFacts, TorchFacts
+
+_MARK = {
+    Severity.ERROR: ("✖", "bold red"),
+    Severity.WARNING: ("!", "yellow"),
+    Severity.INFO: ("i", "cyan"),
+}
+
+
+def render_doctor(report: DoctorReport, console: Console) -> None:
+    facts = report.facts
+    console.print(
+        Text("gpusetup doctor", style="bold") + Text(f"  {_system_line(facts)}", style="dim")
+    )
+    console.print(_driver_line(facts))
+    if facts.gpus:
+        console.print(_gpu_table(facts.gpus))
+    console.print(_toolkit_line(facts))
+    console.print(_torch_line(facts.torch))
+    console.print()
+    if not report.findings:
+        console.print(Text("✔ no problems found", style="bold green"))
+    for finding in report.findings:
+        mark, style = _MARK[finding.severity]
+        line = (
+            Text(f" {mark} ", style=style)
+            + Text(f"{finding.id:<26}", style=style)
+            + Text(finding.title)
+        )
+        console.print(line)
+        console.print(Text("   fix: ", style="dim") + Text(finding.fix))
+    console.print()
+    console.print(_summary(report))
+
+
+def _system_line(facts: Facts) -> str:
+    host = facts.host
+    parts = [host.distro or host.os, f"kernel {host.kernel}" if host.kernel else "", host.machine]
+    if host.is_wsl:
+        parts.append("WSL2")
+    if host.container:
+        parts.append(f"{host.container} container")
+    return " · ".join(p for p in parts if p)
+
+
+def _driver_line(facts: Facts) -> Text:
+    driver = facts.driver
+    if driver.nvml == "ok":
+        text = f"Driver {driver.version} · supports CUDA ≤ {driver.cuda_version} · {len(facts.gpus)} GPU(s)"
+        return Text(text)
+    module = facts.host.proc_driver_version or facts.host.nvidia_module_version
+    extra = f" (kernel module {module})" if module else ""
+    return Text(f"Driver: NVML unavailable: {driver.nvml}{extra}", style="red")
+
+
+def _na(value: object, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value}{unit}"
+
+
+def _gpu_table(gpus: List[GpuFacts]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in (
+        "#",
+        "name",
+        "sm",
+        "memory MiB",
+        "temp",
+        "power W",
+        "PCIe",
+        "ECC",
+        "MIG",
+        "bus id",
+    ):
+        table.add_column(column)
+    for gpu in gpus:
+        if gpu.error:
+            table.add_row(str(gpu.index), Text(gpu.error, style="red"), *[""] * 8)
+            continue
+        memory = f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}"
+        power = f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}"
+        pcie = f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+        ecc = _flag(gpu.ecc_enabled)
+        table.add_row(
+            str(gpu.index),
+            gpu.name,
+            _na(gpu.compute_capability),
+            memory,
+            _na(gpu.temperature_c, "°C"),
+            power,
+            pcie,
+            ecc,
+            _flag(gpu.mig_enabled),
+            gpu.pci_bus_id,
+        )
+    return table
+
+
+def _flag(value: Optional[bool]) -> str:
+    return "n/a" if value is None else ("on" if value else "off")
+
+
+def _toolkit_line(facts: Facts) -> Text:
+    toolkit = facts.toolkit
+    nvcc = ", ".join(f"{n.version or '?'} ({n.path})" for n in toolkit.nvcc[:2]) or "none"
+    home = f"{toolkit.cuda_home} via {toolkit.cuda_home_via}" if toolkit.cuda_home else "not found"
+    cudnn = toolkit.cudnn_version or "none"
+    return Text(f"Toolkit: nvcc {nvcc} · CUDA_HOME {home} · system cuDNN {cudnn}")
+
+
+def _torch_line(torch: TorchFacts) -> Text:
+    if torch.status == "not-run":
+        return Text("Torch: not probed (--no-probe)", style="dim")
+    if torch.status != "ok":
+        return Text(
+            f"Torch ({torch.python}): {torch.status} {torch.error[:100]}".rstrip(), style="red"
+        )
+    build = (
+        f"CUDA {torch.cuda_build}"
+        if torch.cuda_build
+        else ("ROCm " + torch.hip_build if torch.hip_build else "CPU")
+    )
+    available = "yes" if torch.cuda_available else "no"
+    companions = " · ".join(
+        f"{name} {version or 'broken'}"
+        for name, version, error in (
+            ("torchvision", torch.torchvision_version, torch.torchvision_error),
+            ("torchaudio", torch.torchaudio_version, torch.torchaudio_error),
+        )
+        if version or error
+    )
+    text = f"Torch {torch.version} ({build}) · cuda available: {available}, {torch.device_count or 0} device(s)"
+    return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}")
+
+
+def _summary(report: DoctorReport) -> Text:
+    counts = ", ".join(
+        f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity
+    )
+    style = "bold red" if int(report.exit_code) else "bold green"
+    return Text(f"{counts} → exit {int(report.exit_code)}", style=style)
