@@ -58,7 +58,7 @@ def _strtoul(text: str) -> int:
     """The leading integer of text like C's strtoul: '1gpu' -> 1; '' or 'x' -> -1."""
     end = 0
     for pos, char in enumerate(text):
-        if char.isdigit() or (pos == 0 and char in "+-"):
+        if char in "0123456789" or (pos == 0 and char in "+-"):
             end = pos + 1
         else:
             break

@@ -115,7 +115,15 @@ def _all_gpus(lib: Any, driver: DriverFacts) -> List[GpuFacts]:
         driver.nvml = status if status != "unknown" else driver.nvml
         driver.nvml_error = _text(str(err))
         return []
-    return [_one_gpu(lib, index) for index in range(count)]
+    return [_one_gpu_guarded(lib, index) for index in range(count)]
+
+
+def _one_gpu_guarded(lib: Any, index: int) -> GpuFacts:
+    """One GPU; a library quirk (an odd return type) degrades that GPU's row, not the report."""
+    try:
+        return _one_gpu(lib, index)
+    except Exception as err:  # noqa: BLE001 - per-GPU isolation is the point
+        return GpuFacts(index=index, error=f"could not read this GPU: {type(err).__name__}: {err}")
 
 
 def _one_gpu(lib: Any, index: int) -> GpuFacts:

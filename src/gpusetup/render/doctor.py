@@ -32,17 +32,22 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     console.print()
     if not report.findings:
         console.print(Text("✔ no problems found", style="bold green"))
-    for finding in report.findings:
-        mark, style = _MARK[finding.severity]
-        line = (
-            Text(f" {mark} ", style=style)
-            + Text(f"{finding.id:<26}", style=style)
-            + Text(finding.title)
-        )
-        console.print(line)
-        console.print(Text("   fix: ", style="dim") + Text(finding.fix))
+    else:
+        console.print(_findings_table(report))
     console.print()
     console.print(_summary(report))
+
+
+def _findings_table(report: DoctorReport) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for finding in report.findings:
+        mark, style = _MARK[finding.severity]
+        body = Text(finding.title) + Text("\nfix: ", style="dim") + Text(finding.fix)
+        table.add_row(Text(mark, style=style), Text(finding.id, style=style), body)
+    return table
 
 
 def _system_line(facts: Facts) -> str:

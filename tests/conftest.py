@@ -1,0 +1,63 @@
+"""Shared test helpers: recorded facts fixtures, the packaged profiles, a clean environment."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from gpusetup.doctor import load_facts_file
+from gpusetup.facts.model import Facts
+from gpusetup.profiles.load import load_profiles
+from gpusetup.profiles.model import Profiles
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FACT_FILES = sorted((FIXTURES / "facts").glob("*.json"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit the developer's GPU-related environment."""
+    for var in (
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "CUDA_HOME",
+        "CUDA_PATH",
+        "LD_LIBRARY_PATH",
+        "GPUSETUP_PROFILES",
+        "NO_COLOR",
+    ):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def profiles() -> Profiles:
+    return load_profiles()
+
+
+_CACHE: dict[str, Facts] = {}
+
+
+def facts_fixture(name: str) -> Facts:
+    """A deep copy of a facts fixture, so a test may mutate it."""
+    if name not in _CACHE:
+        _CACHE[name] = load_facts_file(str(FIXTURES / "facts" / name))
+    return copy.deepcopy(_CACHE[name])
+
+
+@pytest.fixture
+def h100() -> Facts:
+    return facts_fixture("handmade-h100-sxm-cu124.json")
+
+
+@pytest.fixture
+def write_json(tmp_path: Path) -> Callable[[object], str]:
+    def write(data: object, name: str = "data.json") -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        return str(path)
+
+    return write

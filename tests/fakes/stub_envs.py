@@ -1,0 +1,105 @@
+"""Throwaway virtual environments holding stub torch packages, for running the probe for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+TORCH_CPU = """
+__version__ = "2.4.1+cpu"
+class version:
+    cuda = None
+    hip = None
+class _C:
+    pass
+class _Cudnn:
+    enabled = True
+    @staticmethod
+    def version(): return None
+    @staticmethod
+    def is_available(): return False
+class backends:
+    cudnn = _Cudnn
+class cuda:
+    @staticmethod
+    def is_available(): return False
+    @staticmethod
+    def device_count(): return 0
+    @staticmethod
+    def init(): raise AssertionError("Torch not compiled with CUDA enabled")
+"""
+
+TORCH_OLD_CUDA = """
+import warnings
+__version__ = "2.0.1+cu118"
+class version:
+    cuda = "11.8"
+    hip = None
+class _C:
+    @staticmethod
+    def _cuda_getArchFlags(): return "sm_37 sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90"
+class _Cudnn:
+    enabled = True
+    @staticmethod
+    def version(): return 8700
+    @staticmethod
+    def is_available(): return True
+class backends:
+    cudnn = _Cudnn
+class cuda:
+    class nccl:
+        @staticmethod
+        def version(): return (2, 14, 3)
+    @staticmethod
+    def is_available():
+        warnings.warn("CUDA initialization: The NVIDIA driver on your system is too old (found version 11040).")
+        return False
+    @staticmethod
+    def device_count(): return 0
+    @staticmethod
+    def init(): raise RuntimeError("The NVIDIA driver on your system is too old (found version 11040).")
+"""
+
+TORCHVISION_BROKEN = 'raise RuntimeError("operator torchvision::nms does not exist")\n'
+TORCH_RAISES = 'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
+TORCH_HANGS = "import time\ntime.sleep(3600)\n"
+TORCH_EXITS_SILENTLY = "import os\nos._exit(0)\n"
+TORCH_SEGFAULTS = "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"
+
+STUBS: Dict[str, Dict[str, str]] = {
+    "cpu": {"torch": TORCH_CPU},
+    "old-cuda": {"torch": TORCH_OLD_CUDA, "torchvision": TORCHVISION_BROKEN},
+    "raises": {"torch": TORCH_RAISES},
+    "hangs": {"torch": TORCH_HANGS},
+    "garbage": {"torch": TORCH_EXITS_SILENTLY},
+    "segfault": {"torch": TORCH_SEGFAULTS},
+    "empty": {},
+}
+_VERSIONS = {
+    "torch": {"cpu": "2.4.1+cpu", "old-cuda": "2.0.1+cu118"},
+    "torchvision": {"old-cuda": "0.15.2+cu118"},
+}
+
+
+def make_env(root: Path, kind: str) -> Path:
+    """A venv (no pip, no system site-packages) whose site-packages holds the stub; returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    for name, source in STUBS[kind].items():
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text(source)
+        version = _VERSIONS.get(name, {}).get(kind, "0.0.0")
+        dist = site / f"{name}-{version.split('+')[0]}.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        (dist / "INSTALLER").write_text("pip\n")
+    return python

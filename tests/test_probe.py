@@ -1,0 +1,89 @@
+"""The torch probe, run for real as a subprocess: stub torch environments and real CPU torch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from gpusetup.errors import UsageError
+from gpusetup.facts.probe import probe_torch, target_python
+from tests.fakes.stub_envs import make_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def envs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+    root = tmp_path_factory.mktemp("envs")
+    return {
+        kind: str(make_env(root / kind, kind))
+        for kind in ("cpu", "old-cuda", "raises", "hangs", "garbage", "segfault", "empty")
+    }
+
+
+def test_cpu_build(envs: Dict[str, str]) -> None:
+    facts = probe_torch(envs["cpu"])
+    assert facts.status == "ok" and facts.version == "2.4.1+cpu" and facts.cuda_build is None
+    assert facts.cuda_available is False and facts.arch_list == []
+    assert [d.name for d in facts.distributions] == ["torch"]
+
+
+def test_old_cuda_build_with_broken_torchvision(envs: Dict[str, str]) -> None:
+    facts = probe_torch(envs["old-cuda"])
+    assert facts.cuda_build == "11.8" and "sm_90" in facts.arch_list
+    assert facts.nccl_version == "2.14.3" and facts.cudnn_version == 8700
+    assert "too old" in facts.init_error and any("too old" in w for w in facts.init_warnings)
+    assert "torchvision::nms does not exist" in facts.torchvision_error
+
+
+def test_torch_missing(envs: Dict[str, str]) -> None:
+    assert probe_torch(envs["empty"]).status == "missing"
+
+
+def test_import_error_is_a_status(envs: Dict[str, str]) -> None:
+    facts = probe_torch(envs["raises"])
+    assert facts.status == "import-error" and "libcudnn.so.9" in facts.error
+
+
+def test_hang_times_out(envs: Dict[str, str]) -> None:
+    facts = probe_torch(envs["hangs"], timeout=3)
+    assert facts.status == "timeout" and "did not finish" in facts.error
+
+
+def test_silent_exit_is_bad_output(envs: Dict[str, str]) -> None:
+    assert probe_torch(envs["garbage"]).status == "bad-output"
+
+
+def test_segfault_is_a_crash(envs: Dict[str, str]) -> None:
+    facts = probe_torch(envs["segfault"])
+    assert facts.status == "crashed" and "signal 11" in facts.error
+
+
+def test_stray_torch_in_cwd_is_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, envs: Dict[str, str]
+) -> None:
+    (tmp_path / "torch.py").write_text("raise SystemExit('wrong torch')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", ".")
+    assert probe_torch(envs["cpu"]).version == "2.4.1+cpu"
+
+
+def test_real_cpu_torch() -> None:
+    pytest.importorskip("torch")
+    facts = probe_torch(sys.executable)
+    assert facts.status == "ok" and facts.version and facts.version.startswith("2.")
+    assert facts.cuda_build is None and facts.cuda_available is False
+    assert any(d.name == "torch" for d in facts.distributions)
+
+
+@pytest.mark.parametrize("bad", ["/nonexistent/python", "/", "/etc/hostname", "/bin/ls"])
+def test_bad_python_is_a_usage_error(bad: str) -> None:
+    with pytest.raises(UsageError):
+        target_python(bad)
+
+
+def test_target_python_default_is_this_interpreter() -> None:
+    assert target_python(None) == sys.executable
