@@ -140,6 +140,16 @@ def _mixed_gpus(f: Facts) -> None:
     f.gpus.append(second)
 
 
+def _secure_boot_no_module(f: Facts) -> None:
+    _gpu_but_no_driver(f)
+    f.host.secure_boot = True
+
+
+def _cudnn8_on_path(f: Facts) -> None:
+    f.toolkit.cudnn_version = "8.9.7"
+    f.toolkit.ld_library_path = [LibraryDir("/usr/lib/cudnn8", ["libcudnn.so.8"])]
+
+
 # id -> (mutation, expected severity)
 CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "no-nvidia-gpu": [(_no_gpu_at_all, Severity.ERROR)],
@@ -148,6 +158,8 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
         (_module_without_library, Severity.ERROR),
     ],
     "driver-not-loaded": [(_no_nvml("driver-not-loaded", "Driver Not Loaded"), Severity.ERROR)],
+    "secure-boot-blocks-driver": [(_secure_boot_no_module, Severity.ERROR)],
+    "cudnn-version-mix": [(_cudnn8_on_path, Severity.WARNING)],
     "nouveau-loaded": [(lambda f: setattr(f.host, "nouveau_loaded", True), Severity.ERROR)],
     "nvml-version-mismatch": [
         (

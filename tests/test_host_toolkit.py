@@ -40,6 +40,15 @@ def test_bare_metal_with_driver(tmp_path: Path) -> None:
     assert not host.is_wsl and host.container == "" and not host.nouveau_loaded
 
 
+def test_secure_boot_variable(tmp_path: Path) -> None:
+    var = tmp_path / "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+    var.parent.mkdir(parents=True)
+    var.write_bytes(b"\x06\x00\x00\x00\x01")
+    assert collect_host(str(tmp_path), environ={}).secure_boot is True
+    var.write_bytes(b"\x06\x00\x00\x00\x00")
+    assert collect_host(str(tmp_path), environ={}).secure_boot is False
+
+
 def test_open_kernel_module_version_line(tmp_path: Path) -> None:
     _write(
         tmp_path,

@@ -76,6 +76,27 @@ def driver_presence(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@check(secure_boot_blocks_driver="Secure Boot refuses the unsigned NVIDIA kernel module")
+def secure_boot(ctx: Context) -> Iterator[Finding]:
+    host = ctx.facts.host
+    module_missing = not (host.proc_driver_version or host.nvidia_module_version)
+    if (
+        host.secure_boot
+        and module_missing
+        and not ctx.nvml_ok
+        and (host.nvidia_pci_devices or 0) > 0
+    ):
+        yield Finding(
+            "secure-boot-blocks-driver",
+            ERROR,
+            "Secure Boot is on and the NVIDIA module is not loaded ('Key was rejected by service')",
+            "Enrol the DKMS signing key and confirm it at the next boot's MOK screen: "
+            "sudo mokutil --import /var/lib/dkms/mok.pub && sudo reboot   (or use the distribution's "
+            "pre-signed driver packages, or turn Secure Boot off)",
+            {"secure_boot": True, "nvidia_pci_devices": host.nvidia_pci_devices},
+        )
+
+
 @check(nouveau_loaded="the open-source nouveau driver holds the GPU")
 def nouveau(ctx: Context) -> Iterator[Finding]:
     if ctx.facts.host.nouveau_loaded:

@@ -186,6 +186,40 @@ def cudnn(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@check(cudnn_version_mix="a system cuDNN of another major version is on the library path")
+def cudnn_mix(ctx: Context) -> Iterator[Finding]:
+    torch, toolkit = ctx.facts.torch, ctx.facts.toolkit
+    if not ctx.torch_ok or not torch.cudnn_version or not toolkit.cudnn_version:
+        return
+    torch_major = (
+        torch.cudnn_version // 10000
+        if torch.cudnn_version >= 10000
+        else torch.cudnn_version // 1000
+    )
+    system_major = int(toolkit.cudnn_version.split(".")[0])
+    on_path = [
+        d.path
+        for d in toolkit.ld_library_path
+        if any(n.startswith("libcudnn") for n in d.libraries)
+    ]
+    if system_major != torch_major and on_path:
+        yield Finding(
+            "cudnn-version-mix",
+            WARNING,
+            f"cuDNN {system_major} on LD_LIBRARY_PATH, torch uses cuDNN {torch_major}: "
+            "'Could not load library libcudnn_*' in whichever program loads the wrong one",
+            "Keep one cuDNN per process: drop "
+            + ":".join(on_path)
+            + " from LD_LIBRARY_PATH, or install "
+            f"the cuDNN the other program needs as a wheel (nvidia-cudnn-cu12=={system_major}.*) in its own env",
+            {
+                "system_cudnn": toolkit.cudnn_version,
+                "torch_cudnn": torch.cudnn_version,
+                "dirs": on_path,
+            },
+        )
+
+
 def _local(version: Optional[str]) -> str:
     return version.split("+", 1)[1] if version and "+" in version else ""
 

@@ -66,7 +66,20 @@ def collect_host(root: str = "/", environ: Optional[Mapping[str, str]] = None) -
     facts.nvidia_module_version = _read(base / "sys/module/nvidia/version")
     facts.proc_driver_version = _proc_driver_version(base)
     facts.nvidia_pci_devices, facts.nvswitch_count = _nvidia_pci(base)
+    facts.secure_boot = _secure_boot(base)
     return facts
+
+
+_SECURE_BOOT_VAR = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+
+def _secure_boot(base: Path) -> Optional[bool]:
+    """The UEFI SecureBoot variable: 4 attribute bytes, then 1 when enabled."""
+    try:
+        data = (base / _SECURE_BOOT_VAR).read_bytes()
+    except OSError:
+        return None
+    return bool(data[-1]) if len(data) >= 5 else None
 
 
 def _read(path: Path) -> Optional[str]:

@@ -37,6 +37,7 @@ class HostFacts:
     )
     nvidia_pci_devices: Optional[int] = None  # PCI functions with vendor 0x10de and a display class
     nvswitch_count: int = 0  # NVSwitch PCI functions (HGX/DGX): fabric manager needed
+    secure_boot: Optional[bool] = None  # UEFI Secure Boot state (unsigned modules will not load)
     env: Dict[str, str] = field(default_factory=dict)  # the environment variables that matter
 
 
