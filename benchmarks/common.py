@@ -13,7 +13,13 @@ def wall_times(argv: Sequence[str], runs: int, timeout: float = 300) -> List[flo
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+        subprocess.run(
+            list(argv),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
         times.append(time.perf_counter() - start)
     return times
 

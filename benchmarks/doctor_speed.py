@@ -30,7 +30,9 @@ def main() -> int:
     for name, value in medians.items():
         print(f"{name:<20} median {value:6.3f} s   ratio to collect_env {value / reference:5.2f}")
     ok = medians["doctor"] < reference and medians["doctor --no-probe"] < reference / 3
-    print("goal met" if ok else "goal MISSED: doctor < collect_env and --no-probe < collect_env / 3")
+    print(
+        "goal met" if ok else "goal MISSED: doctor < collect_env and --no-probe < collect_env / 3"
+    )
     return 0 if ok else 1
 
 
