@@ -9,6 +9,8 @@ import typer
 from gpusetup import __version__
 from gpusetup.commands.doctor import doctor
 from gpusetup.commands.edge import STATE
+from gpusetup.commands.install import install
+from gpusetup.commands.profiles import app as profiles_app
 
 EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
 --strict; a failed verify or install) · 2 bad usage or input · 3 the machine lacks what the command
@@ -41,6 +43,8 @@ def root(
 
 
 app.command(epilog=EXIT_CODES)(doctor)
+app.command(epilog=EXIT_CODES)(install)
+app.add_typer(profiles_app, name="profiles")
 
 
 def main() -> None:

@@ -102,7 +102,9 @@ def _load_dataclass(cls: Any, data: Any, path: str) -> Any:
     try:
         return cls(**kwargs)
     except ValueError as err:
-        raise ShapeError(path, str(err), line) from None
+        # A message that starts with a field name points at that field's line.
+        field_line = getattr(data, "key_lines", {}).get(str(err).split(" ", 1)[0].rstrip(":"), line)
+        raise ShapeError(path, str(err), field_line) from None
 
 
 def _expect(ok: bool, path: str, what: str, data: Any) -> None:

@@ -10,11 +10,11 @@ import yaml
 
 from gpusetup.errors import ProfileError
 from gpusetup.facts.serial import ShapeError, from_jsonable
-from gpusetup.profiles.model import PROFILE_SCHEMA, CudaFile, Profiles
+from gpusetup.profiles.model import PROFILE_SCHEMA, CudaFile, Profiles, StacksFile, TorchFile
 from gpusetup.profiles.yaml_lines import load_yaml
 
 PROFILES_ENV = "GPUSETUP_PROFILES"
-_KINDS: Dict[str, Type[Any]] = {"cuda": CudaFile}
+_KINDS: Dict[str, Type[Any]] = {"cuda": CudaFile, "torch": TorchFile, "stacks": StacksFile}
 
 
 def packaged_dir() -> Path:
@@ -80,3 +80,12 @@ def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
     if kind == "cuda":
         for toolkit in content.toolkits:
             profiles.toolkits[toolkit.version] = toolkit
+    elif kind == "torch":
+        profiles.index_base = content.index_base
+        profiles.arch_sets.update(content.arch_sets)
+        profiles.conda_forge = content.conda_forge or profiles.conda_forge
+        for release in content.releases:
+            profiles.releases[str(release.version)] = release
+    elif kind == "stacks":
+        for stack in content.stacks:
+            profiles.stacks[stack.name] = stack

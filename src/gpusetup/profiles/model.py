@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from packaging.version import InvalidVersion, Version
+
 from gpusetup.errors import UsageError
 from gpusetup.versions import CudaVersion, DriverVersion
 
@@ -62,12 +64,186 @@ class CudaFile:
     toolkits: List[CudaToolkit]
 
 
+def _check_version(text: str, what: str) -> None:
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise ValueError(f"not a valid {what} version: {text!r}") from None
+
+
+_VARIANT_NAMES = ("cpu", "cu", "rocm")
+
+
+def check_variant(name: str) -> None:
+    if name == "cpu":
+        return
+    if name.startswith("cu"):
+        _check(CudaVersion.parse, name, "CUDA variant")
+        return
+    if name.startswith("rocm") and name[4:].replace(".", "").isdigit():
+        return
+    raise ValueError(f"not a valid variant (cpu, cuXYZ, rocmX.Y): {name!r}")
+
+
+@dataclass(frozen=True)
+class PythonRange:
+    min: str
+    max: str
+
+    def __post_init__(self) -> None:
+        _check_version(self.min, "Python")
+        _check_version(self.max, "Python")
+
+    def allows(self, python: str) -> bool:
+        minor = Version(".".join(python.split(".")[:2]))
+        return Version(self.min) <= minor <= Version(self.max)
+
+
+@dataclass(frozen=True)
+class ArchSet:
+    archs: List[str]
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_source(self.source)
+
+
+@dataclass(frozen=True)
+class Aarch64:
+    pypi_default: str
+    archs: Dict[str, str] = field(default_factory=dict)  # variant -> arch set name
+
+
+@dataclass(frozen=True)
+class CondaChannel:
+    """The `-c pytorch -c nvidia` channel (2.0 to 2.5.1): which pytorch-cuda versions and companions."""
+
+    cuda: List[str]
+    torchvision: str
+    torchaudio: str
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    """One PyTorch release and what was published for it."""
+
+    torch: str
+    python: PythonRange
+    platforms: List[str]
+    pypi_default: str  # the variant a bare `pip install torch` gets on Linux x86_64
+    variants: List[str]
+    archs: Dict[str, str]  # CUDA variant -> arch set name (Linux x86_64 wheels)
+    aarch64: Aarch64
+    companions: Dict[
+        str, str
+    ]  # torchvision / torchaudio that pair with it; absent = none confirmed
+    source: str
+    confirmed: bool
+    released: str = ""
+    conda: Optional[CondaChannel] = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_version(self.torch, "torch")
+        _check_source(self.source)
+        for variant in [*self.variants, self.pypi_default]:
+            check_variant(variant)
+        for name, version in self.companions.items():
+            if name not in ("torchvision", "torchaudio"):
+                raise ValueError(f"unknown companion {name!r} (torchvision, torchaudio)")
+            _check_version(version, name)
+        missing = [v for v in self.variants if v.startswith("cu") and v not in self.archs]
+        if missing:
+            raise ValueError(f"archs: no arch set for variant {missing[0]}")
+
+    @property
+    def version(self) -> Version:
+        return Version(self.torch)
+
+
+@dataclass(frozen=True)
+class CondaForge:
+    command: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TorchFile:
+    schema: str
+    kind: str
+    index_base: str
+    arch_sets: Dict[str, ArchSet]
+    releases: List[TorchRelease]
+    conda_forge: Optional[CondaForge] = None
+
+    def __post_init__(self) -> None:
+        _check_https(self.index_base, "index_base")
+        for release in self.releases:
+            for name in [*release.archs.values(), *release.aarch64.archs.values()]:
+                if name not in self.arch_sets:
+                    raise ValueError(f"release {release.torch}: unknown arch set {name!r}")
+
+
+def _check_https(url: str, what: str) -> None:
+    if not url.startswith("https://") or len(url) <= len("https://") or " " in url:
+        raise ValueError(f"{what} must be an https:// URL, got {url!r}")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A named, pinned stack a site defines: our cluster = torch 2.4.1 + cu121 + Python 3.11."""
+
+    name: str
+    torch: str
+    cuda: str  # a variant: cu121, cpu, rocm6.1
+    python: str = ""
+    packages: List[str] = field(default_factory=list)
+    index_url: str = (
+        ""  # a private mirror of the PyTorch index for this variant (https:// or file:///)
+    )
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_version(self.torch, "torch")
+        check_variant(self.cuda)
+        if self.python:
+            _check_version(self.python, "Python")
+        if self.index_url and not self.index_url.startswith("file:///"):
+            _check_https(self.index_url, "index_url")
+        for package in self.packages:
+            if package not in ("torch", "torchvision", "torchaudio"):
+                raise ValueError(f"unknown package {package!r} (torch, torchvision, torchaudio)")
+
+
+@dataclass(frozen=True)
+class StacksFile:
+    schema: str
+    kind: str
+    stacks: List[Stack]
+
+
 @dataclass
 class Profiles:
     """Everything loaded from the profile directories, indexed for the decisions that use it."""
 
     toolkits: Dict[CudaVersion, CudaToolkit] = field(default_factory=dict)
+    releases: Dict[str, TorchRelease] = field(default_factory=dict)
+    arch_sets: Dict[str, ArchSet] = field(default_factory=dict)
+    stacks: Dict[str, Stack] = field(default_factory=dict)
+    index_base: str = "https://download.pytorch.org/whl"
+    conda_forge: Optional[CondaForge] = None
     files: List[str] = field(default_factory=list)
+
+    def sorted_releases(self) -> List[TorchRelease]:
+        """Newest first, compared as versions (2.10 > 2.9)."""
+        return sorted(self.releases.values(), key=lambda r: r.version, reverse=True)
+
+    def archs(self, release: TorchRelease, variant: str, machine: str = "x86_64") -> List[str]:
+        table = release.aarch64.archs if machine == "aarch64" else release.archs
+        name = table.get(variant)
+        return list(self.arch_sets[name].archs) if name else []
 
     def toolkit(self, cuda: CudaVersion) -> Optional[CudaToolkit]:
         """The row for cuda, else the nearest older row of the same major (same minor-compat floor)."""

@@ -1,0 +1,65 @@
+"""gpusetup profiles: validate, list and show the compatibility data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from gpusetup.commands.edge import cli_edge
+from gpusetup.errors import UsageError
+from gpusetup.profiles.load import load_file, load_profiles, profile_dirs
+from gpusetup.render.console import make_console, print_line
+from gpusetup.render.profiles import render_release, render_releases
+
+app = typer.Typer(help="Validate, list and show the compatibility profiles.", no_args_is_help=True)
+
+PROFILES_OPTION = typer.Option([], "--profiles", help="Extra profile directory (repeatable).")
+
+
+@app.command("validate")
+@cli_edge
+def validate(
+    path: Optional[str] = typer.Argument(
+        None, help="A profile file or directory [default: all in use]."
+    ),
+) -> None:
+    """Check profile files against the schema: file:line: what is wrong, exit 2."""
+    if path is None:
+        files = [f for d in profile_dirs() for f in sorted(d.glob("*.yaml"))]
+        load_profiles()
+    else:
+        target = Path(path)
+        if not target.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
+        for file in files:
+            load_file(file)
+        if target.is_dir():
+            load_profiles([str(target)])
+    for file in files:
+        print_line(f"ok {file}")
+
+
+@app.command("list")
+@cli_edge
+def list_releases(profiles_dir: List[str] = PROFILES_OPTION) -> None:
+    """Every torch release with its Python range, variants and companions; then the site stacks."""
+    profiles = load_profiles(profiles_dir)
+    render_releases(profiles, make_console())
+
+
+@app.command("show")
+@cli_edge
+def show(
+    version: str = typer.Argument(..., help="A torch release, e.g. 2.1.2."),
+    profiles_dir: List[str] = PROFILES_OPTION,
+) -> None:
+    """One release in full: variants with their GPU architectures, companions, conda, sources."""
+    profiles = load_profiles(profiles_dir)
+    if version not in profiles.releases:
+        raise UsageError(
+            f"torch {version}: not in the profiles", "gpusetup profiles list shows the releases"
+        )
+    render_release(profiles, profiles.releases[version], make_console())

@@ -1,0 +1,50 @@
+"""install for people: the plan, its reasons, what changes, and (with --explain) every candidate."""
+
+from __future__ import annotations
+
+from typing import List
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gpusetup.resolve import Plan
+
+_STATUS = {
+    "planned": ("plan (dry run: nothing changed)", "cyan"),
+    "already-installed": ("already installed: nothing to do", "green"),
+    "installing": ("installing", "yellow"),
+}
+
+
+def render_plan(
+    plan: Plan, command: str, status: str, changes: List[str], console: Console
+) -> None:
+    label, style = _STATUS[status]
+    console.print(Text(f"torch {plan.torch} · {plan.variant} · {label}", style=f"bold {style}"))
+    for package in plan.packages:
+        console.print(f"  {package}")
+    console.print(Text("why:", style="bold"))
+    for reason in plan.reasons:
+        console.print(Text(f"  • {reason}"))
+    if changes:
+        console.print(Text("changes:", style="bold"))
+        for line in changes:
+            console.print(f"  {line}")
+    console.print(Text("command:", style="bold"))
+    console.print(Text(f"  {command}"), soft_wrap=True)
+
+
+def render_explain(plan: Plan, console: Console) -> None:
+    table = Table(title="candidates", box=None, header_style="bold")
+    for column in ("torch", "variant", "", "reason"):
+        table.add_column(column)
+    for c in plan.candidates:
+        mark = Text(
+            "taken"
+            if (c.torch, c.variant) == (plan.torch, plan.variant)
+            else ("ok" if c.accepted else "no"),
+            style="green" if c.accepted else "red",
+        )
+        table.add_row(c.torch, c.variant, mark, c.reason)
+    console.print(table)
