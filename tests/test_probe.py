@@ -87,3 +87,18 @@ def test_bad_python_is_a_usage_error(bad: str) -> None:
 
 def test_target_python_default_is_this_interpreter() -> None:
     assert target_python(None) == sys.executable
+
+
+def test_a_second_torch_on_the_path_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, envs: Dict[str, str]
+) -> None:
+    extra = tmp_path / "user-site"
+    dist = extra / "torch-2.3.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 2.3.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    facts = probe_torch(envs["cpu"])
+    assert sorted(d.version for d in facts.distributions if d.name == "torch") == [
+        "2.3.0",
+        "2.4.1+cpu",
+    ]

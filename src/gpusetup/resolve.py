@@ -347,7 +347,10 @@ def _plan(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
     reasons.append(best.reason)
-    reasons.append(f"index {index}: --index-url only, so no package can come from another index")
+    reasons.append(
+        f"index {index}: --index-url only, with pip/uv config files and *_INDEX_URL variables ignored, "
+        "so no package can come from another index"
+    )
     if machine.capabilities:
         reasons.append(
             "kernels for " + ", ".join(sorted({f"sm_{c.code}" for c in machine.capabilities}))
@@ -367,6 +370,10 @@ def _plan(
 
 def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> List[str]:
     names = [p.split("==")[0] for p in packages]
+    if variant.startswith("rocm"):
+        raise ResolutionError(
+            f"no conda build for {variant}", "install the ROCm wheels with --installer pip"
+        )
     if release.conda is not None:
         companions = {
             "torchvision": release.conda.torchvision,
@@ -387,7 +394,7 @@ def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> Lis
     specs = [f"pytorch=={release.torch}"] + [f"{n}" for n in names if n != "torch"]
     if variant == "cpu":
         return ["-c", "conda-forge", *specs, "pytorch-cpu"]
-    cuda = CudaVersion.parse(variant)
+    version = CudaVersion.parse(variant)
     return ["-c", "conda-forge", *specs, "pytorch-gpu", f"cuda-version={version}"]
 
 

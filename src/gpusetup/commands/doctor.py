@@ -7,14 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup.checks.registry import all_ids, validate_ignores
 from gpusetup.commands.edge import cli_edge
-from gpusetup.doctor import diagnose, load_facts_file
-from gpusetup.facts.collect import collect_facts
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, target_python
-from gpusetup.profiles.load import load_profiles
 from gpusetup.render.console import make_console, print_json, print_line
-from gpusetup.render.doctor import render_doctor
 
 
 @cli_edge
@@ -44,6 +39,13 @@ def doctor(
     ),
 ) -> None:
     """Detect the driver, GPUs, toolkit and torch stack; print each problem with its exact fix."""
+    # Imported here so other commands do not pay for the checks and rich at start-up.
+    from gpusetup.checks.registry import all_ids, validate_ignores
+    from gpusetup.doctor import diagnose, load_facts_file
+    from gpusetup.facts.collect import collect_facts
+    from gpusetup.profiles.load import load_profiles
+    from gpusetup.render.doctor import render_doctor
+
     if list_checks:
         for finding_id, meaning in all_ids().items():
             print_line(f"{finding_id:<28} {meaning}")

@@ -18,7 +18,6 @@ from gpusetup.facts.pyenv import PythonEnv, describe_python
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.console import make_console, print_json, print_line
-from gpusetup.render.install import render_explain, render_plan
 from gpusetup.resolve import FAMILY, Plan, Request, resolve
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
@@ -124,8 +123,7 @@ def install(
     if fmt != "command":
         print_line(decide.render_format(plan, fmt, machine.python).rstrip())
         return
-    planning = dry_run or bool(driver or arch or python_version or platform)
-    if planning:
+    if dry_run:
         _report(plan, argv, "planned", json_out, explain)
         _write_constraints(constraints, plan, None)
         return
@@ -144,7 +142,7 @@ def install(
     )
     from gpusetup.runner import run_installer
 
-    run_installer(argv)
+    run_installer(argv, to_stderr=json_out)
     installed = _check_after(interpreter, plan, bool(gpus))
     _write_constraints(constraints, plan, installed)
     if json_out:
@@ -220,6 +218,8 @@ def _report(
         if status != "installing":
             print_json(json.dumps(_json(plan, argv, status), indent=2))
         return
+    from gpusetup.render.install import render_explain, render_plan  # rich only when printing
+
     console = make_console()
     render_plan(plan, decide.shell_line(argv), status, changes or [], console)
     if explain:

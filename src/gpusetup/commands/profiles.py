@@ -11,7 +11,6 @@ from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import UsageError
 from gpusetup.profiles.load import load_file, load_profiles, profile_dirs
 from gpusetup.render.console import make_console, print_line
-from gpusetup.render.profiles import render_release, render_releases
 
 app = typer.Typer(help="Validate, list and show the compatibility profiles.", no_args_is_help=True)
 
@@ -46,6 +45,8 @@ def validate(
 @cli_edge
 def list_releases(profiles_dir: List[str] = PROFILES_OPTION) -> None:
     """Every torch release with its Python range, variants and companions; then the site stacks."""
+    from gpusetup.render.profiles import render_releases
+
     profiles = load_profiles(profiles_dir)
     render_releases(profiles, make_console())
 
@@ -57,6 +58,8 @@ def show(
     profiles_dir: List[str] = PROFILES_OPTION,
 ) -> None:
     """One release in full: variants with their GPU architectures, companions, conda, sources."""
+    from gpusetup.render.profiles import render_release
+
     profiles = load_profiles(profiles_dir)
     if version not in profiles.releases:
         raise UsageError(

@@ -23,29 +23,44 @@ def _drop_cwd_from_path():
 
 
 def _distributions():
+    """Every copy of each torch-family dist on sys.path (name lookups, not a scan of all dists)."""
     try:
         from importlib import metadata
     except ImportError:
         return [], {}
-    family, wheels = [], {}
-    for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").lower()
-        if name in FAMILY:
+    family = []
+    for wanted in FAMILY:
+        for dist in metadata.distributions(name=wanted):
             try:
                 installer = (dist.read_text("INSTALLER") or "").strip()
             except Exception:
                 installer = ""
             family.append(
                 {
-                    "name": name,
+                    "name": wanted,
                     "version": dist.version,
                     "location": str(dist.locate_file("")),
                     "installer": installer,
                 }
             )
-        elif name.startswith("nvidia-") and name != "nvidia-ml-py":
-            wheels[name] = dist.version
-    return family, wheels
+    return family, _nvidia_wheels()
+
+
+def _nvidia_wheels():
+    """nvidia-* wheels, read from dist-info directory names (nvidia_cudnn_cu12-9.1.0.70.dist-info)."""
+    wheels = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("nvidia_") and name.endswith(".dist-info") and "-" in name:
+                project, version = name[: -len(".dist-info")].split("-", 1)
+                project = project.replace("_", "-").lower()
+                if project != "nvidia-ml-py":
+                    wheels.setdefault(project, version)
+    return wheels
 
 
 def _conda_packages():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -65,10 +66,16 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
-def run_streaming(argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None) -> int:
-    """Run an installer with its output going straight to the user's terminal."""
+def run_streaming(
+    argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None, to_stderr: bool = False
+) -> int:
+    """Run an installer with its output going straight to the user's terminal (or stderr)."""
     try:
-        return subprocess.call(list(argv), env=dict(env) if env is not None else None)
+        return subprocess.call(
+            list(argv),
+            env=dict(env) if env is not None else None,
+            stdout=sys.stderr if to_stderr else None,
+        )
     except OSError as err:
         raise FileNotFoundError(f"could not run {argv[0]}: {err}") from err
 

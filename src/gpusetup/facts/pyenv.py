@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Dict
 
@@ -11,15 +15,16 @@ from gpusetup.facts import process
 
 _SCRIPT = r"""
 import json, os, platform, sys
+found = {}
 try:
     from importlib import metadata
-    found = {}
-    for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").lower()
-        if name in ("torch", "torchvision", "torchaudio"):
-            found[name] = dist.version
-except Exception:
-    found = {}
+    for name in ("torch", "torchvision", "torchaudio"):
+        try:
+            found[name] = metadata.version(name)  # a name lookup: no scan of every installed dist
+        except metadata.PackageNotFoundError:
+            pass
+except ImportError:
+    pass
 print("GPUSETUP-PYENV:" + json.dumps({
     "version": "%d.%d" % sys.version_info[:2],
     "full_version": platform.python_version(),
@@ -45,8 +50,23 @@ class PythonEnv:
 
 
 def describe_python(python: str, timeout: float = 60) -> PythonEnv:
+    """Run the description script in python; in-process when python is this interpreter (no spawn)."""
+    # Exact match only: a venv's python is a symlink to the base one but is another environment.
+    if python == sys.executable:
+        return _from_output(python, _in_process())
     result = process.run([python, "-c", _SCRIPT], timeout=timeout, cwd=process.scratch_dir())
-    for line in result.stdout.splitlines():
+    return _from_output(python, result.stdout, result.stderr)
+
+
+def _in_process() -> str:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(compile(_SCRIPT, "<gpusetup-pyenv>", "exec"), {"__name__": "__gpusetup__"})
+    return buffer.getvalue()
+
+
+def _from_output(python: str, stdout: str, stderr: str = "") -> PythonEnv:
+    for line in stdout.splitlines():
         if line.startswith("GPUSETUP-PYENV:"):
             data = json.loads(line.split(":", 1)[1])
             arch = "x86_64" if data["arch"] in ("amd64", "x86_64") else data["arch"]
@@ -62,5 +82,5 @@ def describe_python(python: str, timeout: float = 60) -> PythonEnv:
             )
     raise UsageError(
         f"--python {python}: could not describe this interpreter",
-        (result.stderr.strip().splitlines() or [""])[-1],
+        (stderr.strip().splitlines() or [""])[-1],
     )

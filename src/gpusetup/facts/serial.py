@@ -6,9 +6,10 @@ Loading names the path (and, for YAML, the line) of the first value of the wrong
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import typing
-from typing import Any, Dict, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar, Union
 
 from gpusetup.errors import UsageError
 
@@ -84,10 +85,16 @@ def _field(hint: Any, parent: Any, key: str, path: str) -> Any:
         raise
 
 
+@functools.cache
+def _shape(cls: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """A dataclass's resolved type hints and fields, computed once per class (it is the slow part)."""
+    hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
+    return hints, {f.name: f for f in dataclasses.fields(cls)}
+
+
 def _load_dataclass(cls: Any, data: Any, path: str) -> Any:
     _expect(isinstance(data, dict), path, "a mapping", data)
-    hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints, fields = _shape(cls)
     line = getattr(data, "line", None)
     unknown = sorted(set(map(str, data)) - set(fields))
     if unknown:

@@ -15,14 +15,15 @@ PROFILE_SCHEMA = "gpusetup.profiles/1"
 
 def _check_source(url: str) -> None:
     if not url.startswith("https://"):
-        raise ValueError(f"source must be an https:// URL, got {url!r}")
+        raise ValueError(f"source: must be an https:// URL, got {url!r}")
 
 
-def _check(parse: object, text: str, what: str) -> None:
+def _check(parse: object, text: str, field: str) -> None:
+    """Messages start with the field name, so the loader can point at that field's line."""
     try:
         parse(text)  # type: ignore[operator]
     except UsageError:
-        raise ValueError(f"not a valid {what}: {text!r}") from None
+        raise ValueError(f"{field}: not a valid value: {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class PerOS:
     windows: str
 
     def __post_init__(self) -> None:
-        _check(DriverVersion.parse, self.linux, "driver version")
-        _check(DriverVersion.parse, self.windows, "driver version")
+        _check(DriverVersion.parse, self.linux, "linux")
+        _check(DriverVersion.parse, self.windows, "windows")
 
     def for_os(self, os_name: str) -> DriverVersion:
         return DriverVersion.parse(self.windows if os_name.lower() == "windows" else self.linux)
@@ -49,7 +50,7 @@ class CudaToolkit:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check(CudaVersion.parse, self.cuda, "CUDA version")
+        _check(CudaVersion.parse, self.cuda, "cuda")
         _check_source(self.source)
 
     @property
@@ -64,25 +65,25 @@ class CudaFile:
     toolkits: List[CudaToolkit]
 
 
-def _check_version(text: str, what: str) -> None:
+def _check_version(text: str, field: str) -> None:
     try:
         Version(text)
     except InvalidVersion:
-        raise ValueError(f"not a valid {what} version: {text!r}") from None
+        raise ValueError(f"{field}: not a valid version: {text!r}") from None
 
 
 _VARIANT_NAMES = ("cpu", "cu", "rocm")
 
 
-def check_variant(name: str) -> None:
+def check_variant(name: str, field: str = "variants") -> None:
     if name == "cpu":
         return
     if name.startswith("cu"):
-        _check(CudaVersion.parse, name, "CUDA variant")
+        _check(CudaVersion.parse, name, field)
         return
     if name.startswith("rocm") and name[4:].replace(".", "").isdigit():
         return
-    raise ValueError(f"not a valid variant (cpu, cuXYZ, rocmX.Y): {name!r}")
+    raise ValueError(f"{field}: not a valid variant (cpu, cuXYZ, rocmX.Y): {name!r}")
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ class PythonRange:
     max: str
 
     def __post_init__(self) -> None:
-        _check_version(self.min, "Python")
-        _check_version(self.max, "Python")
+        _check_version(self.min, "min")
+        _check_version(self.max, "max")
 
     def allows(self, python: str) -> bool:
         minor = Version(".".join(python.split(".")[:2]))
@@ -152,7 +153,7 @@ class TorchRelease:
         for name, version in self.companions.items():
             if name not in ("torchvision", "torchaudio"):
                 raise ValueError(f"unknown companion {name!r} (torchvision, torchaudio)")
-            _check_version(version, name)
+            _check_version(version, "companions")
         missing = [v for v in self.variants if v.startswith("cu") and v not in self.archs]
         if missing:
             raise ValueError(f"archs: no arch set for variant {missing[0]}")
@@ -188,7 +189,7 @@ class TorchFile:
 
 def _check_https(url: str, what: str) -> None:
     if not url.startswith("https://") or len(url) <= len("https://") or " " in url:
-        raise ValueError(f"{what} must be an https:// URL, got {url!r}")
+        raise ValueError(f"{what}: must be an https:// URL, got {url!r}")
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,9 @@ class Stack:
 
     def __post_init__(self) -> None:
         _check_version(self.torch, "torch")
-        check_variant(self.cuda)
+        check_variant(self.cuda, "cuda")
         if self.python:
-            _check_version(self.python, "Python")
+            _check_version(self.python, "python")
         if self.index_url and not self.index_url.startswith("file:///"):
             _check_https(self.index_url, "index_url")
         for package in self.packages:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def make_console(stderr: bool = False) -> Console:
+    from rich.console import Console  # imported when something is printed, not at start-up
+
     stream = sys.stderr if stderr else sys.stdout
     return Console(
         file=stream,

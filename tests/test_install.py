@@ -1,0 +1,322 @@
+"""gpusetup install through the CLI: plans, formats, bad input, and a real pip run from a file:// index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from typer.testing import CliRunner
+
+from gpusetup.cli import app
+from gpusetup.install import already_installed, constraints_text
+from gpusetup.resolve import Plan
+from tests.fakes.wheels import build_wheel, stand_in_torch
+
+runner = CliRunner()
+PLAN = [
+    "install",
+    "--dry-run",
+    "--driver",
+    "550.54.15",
+    "--arch",
+    "sm_90",
+    "--python-version",
+    "3.11",
+]
+
+
+def _json(args: List[str]) -> Dict[str, object]:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_json_plan_has_the_documented_shape() -> None:
+    plan = _json([*PLAN, "--torch", "2.0.1", "--cuda", "11.8"])
+    assert plan["schema"] == "gpusetup.install/1" and plan["status"] == "planned"
+    assert plan["torch"] == "2.0.1" and plan["variant"] == "cu118"
+    assert plan["index_url"] == "https://download.pytorch.org/whl/cu118"
+    assert plan["packages"] == ["torch==2.0.1", "torchvision==0.15.2", "torchaudio==2.0.2"]
+    command = plan["command"]
+    assert isinstance(command, list) and command[1:4] == ["-m", "pip", "install"]
+    assert "--extra-index-url" not in command and command[-2:] == [
+        "--index-url",
+        "https://download.pytorch.org/whl/cu118",
+    ]
+
+
+def test_auto_for_another_machine() -> None:
+    plan = _json(
+        [
+            "install",
+            "--dry-run",
+            "--driver",
+            "535.104.05",
+            "--arch",
+            "sm_61",
+            "--python-version",
+            "3.10",
+        ]
+    )
+    assert plan["variant"] == "cu126"
+
+
+def test_print_is_one_shell_line() -> None:
+    result = runner.invoke(app, [*PLAN, "--torch", "2.4.1", "--cuda", "cu121", "--print"])
+    lines = result.stdout.strip().splitlines()
+    assert result.exit_code == 0 and len(lines) == 1
+    assert lines[0].endswith(
+        "torch==2.4.1 torchvision==0.19.1 torchaudio==2.4.1 --index-url https://download.pytorch.org/whl/cu121"
+    )
+
+
+def test_format_requirements() -> None:
+    out = runner.invoke(
+        app, [*PLAN, "--torch", "2.4.1", "--cuda", "cu121", "--format", "requirements"]
+    ).stdout
+    assert out.splitlines() == [
+        "--index-url https://download.pytorch.org/whl/cu121",
+        "torch==2.4.1",
+        "torchvision==0.19.1",
+        "torchaudio==2.4.1",
+    ]
+
+
+def test_format_uv_pins_every_package_to_the_index() -> None:
+    out = runner.invoke(
+        app, [*PLAN, "--torch", "2.6.0", "--cuda", "cu126", "--format", "uv"]
+    ).stdout
+    assert (
+        '[[tool.uv.index]]\nname = "pytorch-cu126"\nurl = "https://download.pytorch.org/whl/cu126"\nexplicit = true'
+        in out
+    )
+    assert (
+        'torch = [{ index = "pytorch-cu126" }]' in out
+        and 'torchvision = [{ index = "pytorch-cu126" }]' in out
+    )
+
+
+def test_format_conda_pytorch_channel_and_conda_forge() -> None:
+    old = runner.invoke(
+        app, [*PLAN, "--torch", "2.4.1", "--cuda", "cu121", "--format", "conda"]
+    ).stdout
+    assert (
+        "channels:\n  - pytorch\n  - nvidia" in old
+        and "  - pytorch-cuda=12.1" in old
+        and "  - python=3.11" in old
+    )
+    new = runner.invoke(
+        app, [*PLAN, "--torch", "2.6.0", "--cuda", "cu126", "--format", "conda"]
+    ).stdout
+    assert (
+        "  - conda-forge" in new
+        and "    - --index-url https://download.pytorch.org/whl/cu126" in new
+    )
+
+
+def test_explain_lists_rejected_candidates() -> None:
+    out = runner.invoke(
+        app, ["install", "--dry-run", "--driver", "535.104.05", "--arch", "sm_80", "--explain"]
+    ).output
+    assert "cu130: driver 535.104.05 < 580" in out and "taken" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cuda", "11.9"], "no PyTorch 2.x build for CUDA 11.9"),
+        (["--cuda", "abc"], "not a CUDA version"),
+        (["--torch", "1.13", "--cuda", "11.8"], "no PyTorch release in the profiles matches"),
+        (["--torch", "9.9", "--cuda", "11.8"], "no PyTorch release in the profiles matches"),
+        (
+            ["--torch", "2.4.1", "--cuda", "cu121", "--python-version", "3.13"],
+            "no wheel for Python 3.13",
+        ),
+        (["--python-version", "three"], "not a Python version"),
+        (["--platform", "solaris"], "unknown platform"),
+        (["--installer", "poetry"], "unknown installer"),
+        (["--format", "xml"], "unknown format"),
+        (["--packages", "torch,numpy"], "unknown package 'numpy'"),
+        (["--profile", "nope"], "no such stack"),
+        (["--arch", "sm_x"], "not a valid compute capability"),
+        (["--driver", "new"], "not a valid driver version"),
+        (["--constraints", "/nonexistent/dir/c.txt"], "its directory does not exist"),
+    ],
+)
+def test_bad_input_exits_2(args: List[str], message: str) -> None:
+    result = runner.invoke(app, ["install", "--dry-run", "--driver", "550.54.15", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_gpu_and_no_planning_flags_exit_2() -> None:
+    result = runner.invoke(app, ["install", "--dry-run"])
+    assert result.exit_code == 2 and "needs a driver" in result.stderr
+
+
+def test_driver_that_runs_no_cuda_build_exit_3() -> None:
+    result = runner.invoke(app, ["install", "--dry-run", "--driver", "418.87.01"])
+    assert result.exit_code == 3 and "--cuda cpu" in result.stderr
+
+
+def test_bad_user_profiles_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(
+        "schema: gpusetup.profiles/1\nkind: stacks\nstacks:\n  - name: a\n    torch: '2.4.1'\n    cuda: cu121\n    index_url: http://mirror.local/whl\n"
+    )
+    result = runner.invoke(
+        app, ["install", "--dry-run", "--profiles", str(tmp_path), "--profile", "a"]
+    )
+    assert result.exit_code == 2 and "site.yaml:7" in result.stderr and "https://" in result.stderr
+
+
+def test_already_installed_compares_builds() -> None:
+    plan = Plan(
+        "2.4.1",
+        "cu121",
+        "https://download.pytorch.org/whl/cu121",
+        ["torch==2.4.1", "torchvision==0.19.1"],
+        [],
+    )
+    assert already_installed(plan, {"torch": "2.4.1+cu121", "torchvision": "0.19.1+cu121"}, "cu121")
+    assert already_installed(
+        plan, {"torch": "2.4.1", "torchvision": "0.19.1"}, "cu121"
+    )  # PyPI's default build
+    assert not already_installed(plan, {"torch": "2.4.1+cpu", "torchvision": "0.19.1+cpu"}, "cu121")
+    assert not already_installed(
+        plan, {"torch": "2.4.0+cu121", "torchvision": "0.19.0+cu121"}, "cu121"
+    )
+    assert not already_installed(plan, {"torch": "2.4.1+cu121"}, "cu121")
+
+
+def test_constraints_pin_the_build() -> None:
+    plan = Plan(
+        "2.4.1",
+        "cu121",
+        "https://download.pytorch.org/whl/cu121",
+        ["torch==2.4.1", "torchvision==0.19.1"],
+        [],
+    )
+    assert constraints_text(plan).splitlines()[1:] == [
+        "torch==2.4.1+cu121",
+        "torchvision==0.19.1+cu121",
+    ]
+
+
+# ---- a real pip run against a local index ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("index")
+    build_wheel(index, "torch", "2.4.1+cu121", stand_in_torch("2.4.1+cu121", "12.1"))
+    build_wheel(
+        index,
+        "torchvision",
+        "0.19.1+cu121",
+        {"torchvision/__init__.py": '__version__ = "0.19.1+cu121"\n'},
+    )
+    build_wheel(index, "torch", "2.4.0+cu121", stand_in_torch("2.4.0+cu121", "12.1", broken=True))
+    return index
+
+
+@pytest.fixture(scope="module")
+def site_profiles(tmp_path_factory: pytest.TempPathFactory, local_index: Path) -> Path:
+    directory = tmp_path_factory.mktemp("profiles")
+    url = local_index.as_uri()
+    (directory / "site.yaml").write_text(
+        "schema: gpusetup.profiles/1\nkind: stacks\nstacks:\n"
+        f"  - name: site\n    torch: '2.4.1'\n    cuda: cu121\n    packages: [torch, torchvision]\n    index_url: {url}\n"
+        f"  - name: broken\n    torch: '2.4.0'\n    cuda: cu121\n    packages: [torch]\n    index_url: {url}\n"
+    )
+    return directory
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> str:
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    return str(tmp_path / "venv" / "bin" / "python")
+
+
+def _gpusetup(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "PIP_NO_INPUT": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gpusetup", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+def test_real_install_is_idempotent_and_pins(
+    venv: str, site_profiles: Path, tmp_path: Path
+) -> None:
+    constraints = tmp_path / "constraints.txt"
+    first = _gpusetup(
+        "install",
+        "--profiles",
+        str(site_profiles),
+        "--profile",
+        "site",
+        "--python",
+        venv,
+        "--installer",
+        "pip",
+        "--constraints",
+        str(constraints),
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "installed torch 2.4.1 (cu121)" in first.stdout
+    looking = [line for line in first.stdout.splitlines() if line.startswith("Looking in indexes:")]
+    # pip lists every index it will use; the machine's pip.conf adds others, which must not appear.
+    assert looking == [f"Looking in indexes: {local_index.as_uri()}"]
+    assert "Looking in links" not in first.stdout
+    assert constraints.read_text().splitlines()[1:] == [
+        "torch==2.4.1+cu121",
+        "torchvision==0.19.1+cu121",
+    ]
+    second = _gpusetup(
+        "install", "--profiles", str(site_profiles), "--profile", "site", "--python", venv, "--json"
+    )
+    assert second.returncode == 0 and json.loads(second.stdout)["status"] == "already-installed"
+
+
+@pytest.mark.slow
+def test_install_that_leaves_torch_broken_exits_1(venv: str, site_profiles: Path) -> None:
+    result = _gpusetup(
+        "install",
+        "--profiles",
+        str(site_profiles),
+        "--profile",
+        "broken",
+        "--python",
+        venv,
+        "--installer",
+        "pip",
+    )
+    assert result.returncode == 1
+    assert "torch does not work" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_installer_env_drops_every_other_index() -> None:
+    from gpusetup.runner import installer_env
+
+    env = installer_env(
+        {"PATH": "/bin", "PIP_EXTRA_INDEX_URL": "https://evil.example/simple", "UV_INDEX": "x"}
+    )
+    assert "PIP_EXTRA_INDEX_URL" not in env and "UV_INDEX" not in env
+    assert (
+        env["PIP_CONFIG_FILE"] == "/dev/null"
+        and env["UV_NO_CONFIG"] == "1"
+        and env["PATH"] == "/bin"
+    )

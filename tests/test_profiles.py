@@ -1,0 +1,140 @@
+"""Profile files: the packaged data loads and cites its sources; bad files give file:line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gpusetup.cli import app
+from gpusetup.errors import ProfileError
+from gpusetup.profiles.load import load_file, load_profiles, packaged_dir
+from gpusetup.profiles.model import Profiles
+from gpusetup.versions import CudaVersion
+
+runner = CliRunner()
+STACKS = """schema: gpusetup.profiles/1
+kind: stacks
+stacks:
+  - name: our-cluster
+    torch: "2.4.1"
+    cuda: cu121
+    python: "3.11"
+    index_url: https://pypi.internal.example/pytorch/whl/cu121
+"""
+
+
+def test_packaged_profiles_read_in_place_from_the_repository() -> None:
+    assert packaged_dir().resolve() == (Path(__file__).parents[1] / "profiles").resolve()
+
+
+def test_every_release_and_toolkit_cites_an_https_source(profiles: Profiles) -> None:
+    assert len(profiles.releases) >= 28
+    for release in profiles.releases.values():
+        assert release.source.startswith("https://")
+        for variant in release.variants:
+            if variant.startswith("cu"):
+                assert profiles.toolkit(CudaVersion.parse(variant)) is not None, (
+                    release.torch,
+                    variant,
+                )
+                assert profiles.archs(release, variant), (release.torch, variant)
+    for toolkit in profiles.toolkits.values():
+        assert toolkit.source.startswith("https://")
+
+
+def test_torchvision_pairs_by_minor_plus_fifteen(profiles: Profiles) -> None:
+    for release in profiles.releases.values():
+        vision = release.companions.get("torchvision")
+        if vision:
+            assert int(vision.split(".")[1]) == release.version.minor + 15, release.torch
+
+
+def test_no_companion_is_invented_past_what_pypi_has(profiles: Profiles) -> None:
+    audio = {r.companions.get("torchaudio") for r in profiles.releases.values()} - {None}
+    assert max(audio, key=lambda v: tuple(map(int, v.split(".")))) == "2.11.0"
+    assert "torchvision" not in profiles.releases["2.15.0"].companions
+
+
+def test_unconfirmed_releases_say_why(profiles: Profiles) -> None:
+    for release in profiles.releases.values():
+        if not release.confirmed:
+            assert release.note
+
+
+def _write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (STACKS.replace('torch: "2.4.1"', "torch: [2.4"), ":6: YAML syntax error"),
+        (
+            STACKS.replace('torch: "2.4.1"', "torch: 2.4.1.x"),
+            ":5: stacks.stacks[0]: torch: not a valid version",
+        ),
+        (
+            STACKS.replace("cuda: cu121", "cuda: 12"),
+            ":6: stacks.stacks[0].cuda: expected a string, got int",
+        ),
+        (
+            STACKS.replace("    python:", "    pyhton:"),
+            ":7: stacks.stacks[0]: unknown field 'pyhton'",
+        ),
+        (STACKS.replace('    torch: "2.4.1"\n', ""), ":4: stacks.stacks[0]: missing field 'torch'"),
+        (
+            STACKS.replace("https://pypi.internal", "http://pypi.internal"),
+            ":8: stacks.stacks[0]: index_url: must be an https:// URL",
+        ),
+        (
+            STACKS.replace("https://pypi.internal.example/pytorch/whl/cu121", "mirror"),
+            ":8: stacks.stacks[0]: index_url: must be an https:// URL",
+        ),
+        (STACKS.replace("kind: stacks", "kind: gpus-and-more"), ":2: kind must be one of"),
+        (STACKS.replace("schema: gpusetup.profiles/1", "schema: 2"), ":1: schema must be"),
+    ],
+)
+def test_bad_profile_names_file_and_line(tmp_path: Path, text: str, where: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ProfileError) as err:
+        load_file(path)
+    assert f"{path}{where}" in err.value.message
+    result = runner.invoke(app, ["profiles", "validate", str(path)])
+    assert result.exit_code == 2 and where in result.stderr and "Traceback" not in result.stderr
+
+
+def test_user_profile_directory_adds_stacks(tmp_path: Path) -> None:
+    _write(tmp_path, STACKS)
+    profiles = load_profiles([str(tmp_path)])
+    assert profiles.stacks["our-cluster"].index_url.startswith("https://")
+    listed = runner.invoke(app, ["profiles", "list", "--profiles", str(tmp_path)])
+    assert "our-cluster: torch 2.4.1 + cu121 + Python 3.11" in listed.output
+
+
+def test_profiles_from_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, STACKS)
+    monkeypatch.setenv("GPUSETUP_PROFILES", str(tmp_path))
+    assert "our-cluster" in load_profiles().stacks
+
+
+def test_missing_profile_directory_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["profiles", "list", "--profiles", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "profile directory not found" in result.stderr
+
+
+def test_profiles_cli_list_show_validate() -> None:
+    assert "2.10.0" in runner.invoke(app, ["profiles", "list"]).output
+    shown = runner.invoke(app, ["profiles", "show", "2.1.2"])
+    assert (
+        shown.exit_code == 0
+        and "pytorch-cuda 11.8, 12.1" in shown.output
+        and "sm_37" in shown.output
+    )
+    assert runner.invoke(app, ["profiles", "show", "1.13.1"]).exit_code == 2
+    assert runner.invoke(app, ["profiles", "validate"]).exit_code == 0
