@@ -259,7 +259,7 @@ def _gpusetup(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_real_install_is_idempotent_and_pins(
-    venv: str, site_profiles: Path, tmp_path: Path
+    venv: str, site_profiles: Path, local_index: Path, tmp_path: Path
 ) -> None:
     constraints = tmp_path / "constraints.txt"
     first = _gpusetup(
