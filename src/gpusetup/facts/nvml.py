@@ -8,7 +8,10 @@ rest of the report.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -271,3 +274,101 @@ def _process_name(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+@dataclass
+class Telemetry:
+    """What NVML saw of one GPU while a benchmark ran (sampled, so worst cases are kept)."""
+
+    pci_bus_id: str
+    samples: int = 0
+    sm_clock_mhz: List[int] = field(default_factory=list)
+    power_w: List[float] = field(default_factory=list)
+    temperature_c: List[int] = field(default_factory=list)
+    reasons: int = 0  # every clocks-event reason seen, OR-ed together
+    pcie_gen_max_seen: Optional[int] = None
+    pcie_width_min_seen: Optional[int] = None
+    power_limit_w: Optional[float] = None
+    power_default_limit_w: Optional[float] = None
+
+
+class Sampler:
+    """Samples every GPU through NVML on a thread until stopped; silent when NVML is absent."""
+
+    def __init__(self, interval: float = 0.2, lib: Any = None) -> None:
+        self.interval, self.lib = interval, lib if lib is not None else load_pynvml()
+        self.telemetry: Dict[str, Telemetry] = {}
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def __enter__(self) -> Sampler:
+        if self.lib is None:
+            return self
+        try:
+            self.lib.nvmlInit()
+        except self.lib.NVMLError:
+            return self
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            with contextlib.suppress(self.lib.NVMLError):
+                self.lib.nvmlShutdown()
+
+    def _run(self) -> None:
+        handles = self._handles()
+        while not self._stop.is_set():
+            for bus, handle in handles.items():
+                self._sample(self.telemetry[bus], handle)
+            self._stop.wait(self.interval)
+
+    def _handles(self) -> Dict[str, Any]:
+        handles: Dict[str, Any] = {}
+        with contextlib.suppress(self.lib.NVMLError):
+            for index in range(self.lib.nvmlDeviceGetCount()):
+                handle = self.lib.nvmlDeviceGetHandleByIndex(index)
+                bus = _text(self.lib.nvmlDeviceGetPciInfo(handle).busId)
+                handles[bus] = handle
+                self.telemetry[bus] = Telemetry(pci_bus_id=bus)
+                lib = self.lib
+                limit = _optional(
+                    functools.partial(lib.nvmlDeviceGetEnforcedPowerLimit, handle), lib
+                )
+                default = _optional(
+                    functools.partial(lib.nvmlDeviceGetPowerManagementDefaultLimit, handle), lib
+                )
+                self.telemetry[bus].power_limit_w = _watts(limit)
+                self.telemetry[bus].power_default_limit_w = _watts(default)
+        return handles
+
+    def _sample(self, t: Telemetry, handle: Any) -> None:
+        lib = self.lib
+        t.samples += 1
+        reasons = getattr(lib, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(
+            lib, "nvmlDeviceGetCurrentClocksThrottleReasons", None
+        )
+        values = {
+            "clock": lambda: lib.nvmlDeviceGetClockInfo(handle, lib.NVML_CLOCK_SM),
+            "power": lambda: lib.nvmlDeviceGetPowerUsage(handle),
+            "temp": lambda: lib.nvmlDeviceGetTemperature(handle, lib.NVML_TEMPERATURE_GPU),
+            "reasons": lambda: reasons(handle) if reasons else None,
+            "gen": lambda: lib.nvmlDeviceGetCurrPcieLinkGeneration(handle),
+            "width": lambda: lib.nvmlDeviceGetCurrPcieLinkWidth(handle),
+        }
+        got = {key: _optional(fn, lib) for key, fn in values.items()}
+        if isinstance(got["clock"], int):
+            t.sm_clock_mhz.append(got["clock"])
+        if isinstance(got["power"], (int, float)):
+            t.power_w.append(got["power"] / 1000.0)
+        if isinstance(got["temp"], int):
+            t.temperature_c.append(got["temp"])
+        if isinstance(got["reasons"], int):
+            t.reasons |= got["reasons"] & ~0x1  # idle is not a cause
+        if isinstance(got["gen"], int):
+            t.pcie_gen_max_seen = max(t.pcie_gen_max_seen or 0, got["gen"])
+        if isinstance(got["width"], int):
+            t.pcie_width_min_seen = min(t.pcie_width_min_seen or 99, got["width"])

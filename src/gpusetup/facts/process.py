@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,58 @@ def which(name: str, path: Optional[str] = None) -> Optional[str]:
 def scratch_dir() -> str:
     """An empty working directory for child interpreters, so nothing in the user's cwd is imported."""
     return tempfile.mkdtemp(prefix="gpusetup-")
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    on_line: Callable[[str], None],
+    stdin_text: str = "",
+    cwd: Optional[str] = None,
+) -> ProcessResult:
+    """Run argv, handing each stdout line to on_line as it arrives; kill it at the deadline."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as err:
+        return ProcessResult(None, "", "", 0.0, start_error=str(err))
+    stderr_lines: List[str] = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(proc.stderr or []), daemon=True)
+    reader.start()
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(stdin_text)
+    proc.stdin.close()
+    fired = threading.Event()
+
+    def kill() -> None:
+        fired.set()
+        _kill_group(proc)
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+        proc.wait()
+    finally:
+        timer.cancel()
+    reader.join(timeout=5)
+    timed_out = fired.is_set()
+    return ProcessResult(
+        None if timed_out else proc.returncode,
+        "",
+        "".join(stderr_lines),
+        time.monotonic() - started,
+        timed_out=timed_out,
+    )

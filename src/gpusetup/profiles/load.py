@@ -10,11 +10,23 @@ import yaml
 
 from gpusetup.errors import ProfileError
 from gpusetup.facts.serial import ShapeError, from_jsonable
-from gpusetup.profiles.model import PROFILE_SCHEMA, CudaFile, Profiles, StacksFile, TorchFile
+from gpusetup.profiles.model import (
+    PROFILE_SCHEMA,
+    CudaFile,
+    GpusFile,
+    Profiles,
+    StacksFile,
+    TorchFile,
+)
 from gpusetup.profiles.yaml_lines import load_yaml
 
 PROFILES_ENV = "GPUSETUP_PROFILES"
-_KINDS: Dict[str, Type[Any]] = {"cuda": CudaFile, "torch": TorchFile, "stacks": StacksFile}
+_KINDS: Dict[str, Type[Any]] = {
+    "cuda": CudaFile,
+    "torch": TorchFile,
+    "stacks": StacksFile,
+    "gpus": GpusFile,
+}
 
 
 def packaged_dir() -> Path:
@@ -86,6 +98,8 @@ def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
         profiles.conda_forge = content.conda_forge or profiles.conda_forge
         for release in content.releases:
             profiles.releases[str(release.version)] = release
+    elif kind == "gpus":
+        profiles.gpus = content
     elif kind == "stacks":
         for stack in content.stacks:
             profiles.stacks[stack.name] = stack

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from packaging.version import InvalidVersion, Version
 
@@ -225,6 +226,60 @@ class StacksFile:
     stacks: List[Stack]
 
 
+DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
+BENCHMARKS = ("matmul", "conv-fwd", "conv-bwd", "memory", "h2d", "d2h")
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    """One GPU model's datasheet numbers, matched to device names by regular expressions."""
+
+    name: str
+    match: List[str]
+    peak_tflops: Dict[str, float]
+    memory_gbps: float
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_source(self.source)
+        for pattern in self.match:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"match: bad regular expression {pattern!r}: {err}") from None
+        for dtype in self.peak_tflops:
+            if dtype not in DTYPES:
+                raise ValueError(f"peak_tflops: unknown dtype {dtype!r} ({', '.join(DTYPES)})")
+
+    def matches(self, device_name: str) -> bool:
+        return any(re.search(p, device_name, re.IGNORECASE) for p in self.match)
+
+
+@dataclass(frozen=True)
+class GpusFile:
+    schema: str
+    kind: str
+    floor_factor: float
+    achieved: Dict[str, Any]  # benchmark -> fraction, or dtype -> fraction
+    achieved_source: str
+    pcie_gbps: Dict[str, float]
+    pcie_source: str
+    models: List[GpuModel]
+    achieved_note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_source(self.achieved_source)
+        for benchmark, value in self.achieved.items():
+            if benchmark not in BENCHMARKS:
+                raise ValueError(
+                    f"achieved: unknown benchmark {benchmark!r} ({', '.join(BENCHMARKS)})"
+                )
+            fractions = value.values() if isinstance(value, dict) else [value]
+            if not all(isinstance(f, (int, float)) and 0 < f <= 1 for f in fractions):
+                raise ValueError(f"achieved: {benchmark} fractions must be numbers in (0, 1]")
+
+
 @dataclass
 class Profiles:
     """Everything loaded from the profile directories, indexed for the decisions that use it."""
@@ -235,7 +290,14 @@ class Profiles:
     stacks: Dict[str, Stack] = field(default_factory=dict)
     index_base: str = "https://download.pytorch.org/whl"
     conda_forge: Optional[CondaForge] = None
+    gpus: Optional[GpusFile] = None
     files: List[str] = field(default_factory=list)
+
+    def gpu_model(self, device_name: str) -> Optional[GpuModel]:
+        """The first model whose pattern matches the NVML/torch name (order in the file matters)."""
+        if self.gpus is None:
+            return None
+        return next((m for m in self.gpus.models if m.matches(device_name)), None)
 
     def sorted_releases(self) -> List[TorchRelease]:
         """Newest first, compared as versions (2.10 > 2.9)."""

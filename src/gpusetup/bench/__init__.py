@@ -1,0 +1,1 @@
+"""verify: benchmarks run in the target interpreter, scored here against per-model data."""

@@ -1,0 +1,535 @@
+"""verify's benchmarks: run as a script in the *target* interpreter, never imported by gpusetup.
+
+Stdlib + torch only. Reads a JSON config on stdin; prints one line per event:
+  GPUSETUP-DEVICE:{...}   a device about to be measured
+  GPUSETUP-RESULT:{...}   one measured and checked operation
+  GPUSETUP-FATAL:{...}    the runtime cannot run at all (no torch, a CPU build, CUDA init fails)
+  GPUSETUP-DONE:{...}     the end
+Every device runs in its own thread at the same time (power and heat interact on a node).
+"""
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+LOCK = threading.Lock()
+MARK = "GPUSETUP-"
+# Largest acceptable relative error (Frobenius norm, against fp64) per dtype. Each is about
+# eps(dtype) * sqrt(K) for the sizes used, with headroom; a flipped exponent bit is orders larger.
+TOLERANCE = {"fp32": 1e-4, "tf32": 5e-3, "fp16": 1e-2, "bf16": 3e-2, "fp8": 0.15}
+SIZES = {
+    # mode -> (matmul n, conv batch, conv channels, conv spatial, copy MiB, pinned MiB)
+    "quick": (8192, 32, 256, 56, 1024, 256),
+    "full": (16384, 128, 256, 56, 4096, 1024),
+    "cpu": (384, 2, 32, 28, 32, 0),
+}
+TIMING = {  # mode -> (warm-up seconds at most, samples, seconds per sample)
+    "quick": (1.0, 5, 0.05),
+    "full": (4.0, 15, 0.1),
+    "cpu": (0.05, 3, 0.02),
+}
+
+
+def emit(kind, payload):
+    with LOCK:
+        sys.stdout.write(MARK + kind + ":" + json.dumps(payload) + "\n")
+        sys.stdout.flush()
+
+
+def main():
+    config = json.loads(sys.stdin.read() or "{}")
+    try:
+        import torch
+    except ImportError as err:
+        emit(
+            "FATAL",
+            {
+                "kind": "torch-missing"
+                if getattr(err, "name", "") == "torch"
+                else "torch-import-failed",
+                "error": "%s: %s" % (type(err).__name__, err),
+            },
+        )
+        return
+    except Exception as err:
+        emit(
+            "FATAL", {"kind": "torch-import-failed", "error": "%s: %s" % (type(err).__name__, err)}
+        )
+        return
+    devices = config.get("devices") or ["all"]
+    if devices != ["cpu"]:
+        devices = cuda_devices(torch, devices)
+        if devices is None:
+            return
+    torch.manual_seed(int(config.get("seed", 0)))
+    threads = [threading.Thread(target=run_device, args=(torch, d, config)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    emit("DONE", {"devices": len(devices)})
+
+
+def cuda_devices(torch, wanted):
+    if not torch.version.cuda:
+        emit(
+            "FATAL",
+            {"kind": "cpu-build", "error": "torch %s is built without CUDA" % torch.__version__},
+        )
+        return None
+    try:
+        torch.cuda.init()
+        count = torch.cuda.device_count()
+    except Exception as err:
+        emit("FATAL", {"kind": "cuda-init-failed", "error": "%s: %s" % (type(err).__name__, err)})
+        return None
+    if count == 0:
+        emit("FATAL", {"kind": "no-gpu", "error": "torch sees no CUDA device"})
+        return None
+    if wanted == ["all"]:
+        return ["cuda:%d" % i for i in range(count)]
+    bad = [w for w in wanted if int(w) >= count]
+    if bad:
+        emit(
+            "FATAL",
+            {
+                "kind": "bad-device",
+                "error": "device %s does not exist: torch sees %d" % (bad[0], count),
+            },
+        )
+        return None
+    return ["cuda:%s" % w for w in wanted]
+
+
+def run_device(torch, device, config):
+    mode = "cpu" if device == "cpu" else config.get("mode", "quick")
+    gpu = -1 if device == "cpu" else int(device.split(":")[1])
+    info = describe(torch, device, gpu)
+    emit("DEVICE", info)
+    bench = Bench(torch, device, gpu, mode, info["name"], config)
+    dtypes = config.get("dtypes", ["fp32", "tf32", "fp16", "bf16", "fp8"])
+    for benchmark in config.get("benchmarks", ["matmul", "conv", "memory", "h2d"]):
+        # Bandwidth does not depend on a dtype: measured once, with fp32 buffers.
+        for dtype in dtypes if benchmark in ("matmul", "conv") else ["fp32"]:
+            try:
+                bench.run(benchmark, dtype)
+            except Exception as err:  # a failing kernel is a failed result, not a dead run
+                bench.result(
+                    benchmark,
+                    dtype,
+                    None,
+                    "",
+                    {},
+                    ok=False,
+                    reason="%s: %s" % (type(err).__name__, str(err).splitlines()[0][:200]),
+                )
+                if device != "cpu":
+                    torch.cuda.empty_cache()
+
+
+def describe(torch, device, gpu):
+    if device == "cpu":
+        return {
+            "gpu": -1,
+            "name": "cpu",
+            "capability": "",
+            "pci_bus_id": "",
+            "uuid": "",
+            "memory_mib": 0,
+            "torch": str(torch.__version__),
+            "threads": torch.get_num_threads(),
+        }
+    props = torch.cuda.get_device_properties(gpu)
+    bus = ""
+    if hasattr(props, "pci_bus_id"):
+        bus = "%08X:%02X:%02X.0" % (
+            getattr(props, "pci_domain_id", 0),
+            props.pci_bus_id,
+            getattr(props, "pci_device_id", 0),
+        )
+    return {
+        "gpu": gpu,
+        "name": props.name,
+        "capability": "%d.%d" % (props.major, props.minor),
+        "pci_bus_id": bus,
+        "uuid": str(getattr(props, "uuid", "")),
+        "memory_mib": int(props.total_memory) // 2**20,
+        "torch": str(torch.__version__),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+    }
+
+
+class Bench:
+    def __init__(self, torch, device, gpu, mode, name, config):
+        self.torch, self.device, self.gpu, self.mode, self.name = torch, device, gpu, mode, name
+        self.cuda = device != "cpu"
+        self.fault = config.get("fault") or ""  # tests plant a corruption here: "matmul:fp32"
+        self.sizes = SIZES[mode]
+        self.warmup_max, self.samples, self.sample_seconds = TIMING[mode]
+
+    # -- timing -------------------------------------------------------------------------------
+    def timed(self, fn, before=None):
+        """Median seconds per call: warm up until two windows agree within 2 %, then time samples."""
+        per_call = self._window(fn, 1)
+        deadline = time.perf_counter() + self.warmup_max
+        previous = None
+        while time.perf_counter() < deadline:
+            iters = max(1, int(self.sample_seconds / max(per_call, 1e-7)))
+            per_call = self._window(fn, iters)
+            if previous is not None and abs(per_call - previous) <= 0.02 * previous:
+                break
+            previous = per_call
+        iters = max(1, int(self.sample_seconds / max(per_call, 1e-7)))
+        times = []
+        for _ in range(self.samples):
+            if before is not None:
+                before()
+            times.append(self._window(fn, iters))
+        return statistics.median(times), iters
+
+    def _window(self, fn, iters):
+        if not self.cuda:
+            start = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            return (time.perf_counter() - start) / iters
+        torch = self.torch
+        stream = torch.cuda.current_stream(self.device)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record(stream)
+        for _ in range(iters):  # no host synchronisation inside the timed region
+            fn()
+        end.record(stream)
+        end.synchronize()
+        return start.elapsed_time(end) / 1000.0 / iters
+
+    # -- results ------------------------------------------------------------------------------
+    def result(
+        self,
+        benchmark,
+        dtype,
+        value,
+        unit,
+        size,
+        ok=True,
+        reason="",
+        seconds=0.0,
+        error=None,
+        nonfinite=0,
+        repeatable=None,
+    ):
+        emit(
+            "RESULT",
+            {
+                "gpu": self.gpu,
+                "name": self.name,
+                "benchmark": benchmark,
+                "dtype": dtype,
+                "value": value,
+                "unit": unit,
+                "size": size,
+                "seconds": round(seconds, 3),
+                "ok": ok,
+                "reason": reason,
+                "error": error,
+                "nonfinite": nonfinite,
+                "repeatable": repeatable,
+            },
+        )
+
+    def run(self, benchmark, dtype):
+        started = time.perf_counter()
+        if benchmark == "matmul":
+            self.matmul(dtype, started)
+        elif benchmark == "conv":
+            self.conv(dtype, started)
+        elif benchmark == "memory":
+            self.memory(started)
+        elif benchmark == "h2d" and self.cuda:
+            self.host_copies(started)
+
+    def _flags(self, dtype):
+        torch = self.torch
+        torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
+        torch.backends.cudnn.allow_tf32 = dtype == "tf32"
+        torch.backends.cudnn.benchmark = True
+
+    def _dtype(self, dtype):
+        torch = self.torch
+        return {
+            "fp32": torch.float32,
+            "tf32": torch.float32,
+            "fp16": torch.float16,
+            "bf16": torch.bfloat16,
+        }[dtype]
+
+    def _n_for(self, n, bytes_per, count):
+        """Shrink n until count matrices fit in a quarter of the free memory."""
+        if not self.cuda:
+            return n
+        free, _ = self.torch.cuda.mem_get_info(self.gpu)
+        while n > 1024 and count * n * n * bytes_per > free / 4:
+            n //= 2
+        return n
+
+    # -- matmul -------------------------------------------------------------------------------
+    def matmul(self, dtype, started):
+        torch = self.torch
+        if dtype == "tf32" and not self.cuda:
+            return self.result(
+                "matmul", dtype, None, "TFLOP/s", {}, ok=True, reason="skipped: TF32 is a GPU mode"
+            )
+        if dtype == "fp8":
+            return self.matmul_fp8(started)
+        self._flags(dtype)
+        n = self.sizes[0] if dtype not in ("fp32", "tf32") or not self.cuda else self.sizes[0] // 2
+        n = self._n_for(n, 4 if dtype in ("fp32", "tf32") else 2, 4)
+        a = torch.randn(n, n, device=self.device, dtype=self._dtype(dtype))
+        b = torch.randn(n, n, device=self.device, dtype=self._dtype(dtype))
+        out = torch.empty(n, n, device=self.device, dtype=self._dtype(dtype))
+        seconds, iters = self.timed(lambda: torch.matmul(a, b, out=out))
+        first = torch.matmul(a, b)
+        second = torch.matmul(a, b)
+        self.plant("matmul", dtype, first)
+        error, nonfinite = check_against_fp64(
+            torch, first, lambda rows: a[:rows].double() @ b.double()
+        )
+        repeatable = bool(torch.equal(first, second)) if nonfinite == 0 else False
+        tflops = 2.0 * n**3 / seconds / 1e12
+        self.finish(
+            "matmul",
+            dtype,
+            tflops,
+            "TFLOP/s",
+            {"m": n, "n": n, "k": n, "iters": iters},
+            started,
+            error,
+            nonfinite,
+            repeatable,
+        )
+        return None
+
+    def matmul_fp8(self, started):
+        torch = self.torch
+        fp8 = getattr(torch, "float8_e4m3fn", None)
+        cap = torch.cuda.get_device_capability(self.gpu) if self.cuda else (0, 0)
+        if fp8 is None or not self.cuda or cap < (8, 9) or not hasattr(torch, "_scaled_mm"):
+            return self.result(
+                "matmul",
+                "fp8",
+                None,
+                "TFLOP/s",
+                {},
+                ok=True,
+                reason="skipped: fp8 needs sm_89+ and torch._scaled_mm",
+            )
+        n = self._n_for(self.sizes[0], 1, 4)
+        a32 = torch.randn(n, n, device=self.device) / 4
+        b32 = torch.randn(n, n, device=self.device) / 4
+        a, b = a32.to(fp8), b32.to(fp8).t()  # _scaled_mm wants the second operand column-major
+        one = torch.ones((), device=self.device)
+        run = lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)  # noqa: E731
+        seconds, iters = self.timed(run)
+        first, second = run().float(), run().float()
+        self.plant("matmul", "fp8", first)
+        error, nonfinite = check_against_fp64(
+            torch, first, lambda rows: a[:rows].float().double() @ b.float().double()
+        )
+        repeatable = bool(torch.equal(first, second)) if nonfinite == 0 else False
+        self.finish(
+            "matmul",
+            "fp8",
+            2.0 * n**3 / seconds / 1e12,
+            "TFLOP/s",
+            {"m": n, "n": n, "k": n, "iters": iters},
+            started,
+            error,
+            nonfinite,
+            repeatable,
+        )
+        return None
+
+    # -- convolution --------------------------------------------------------------------------
+    def conv(self, dtype, started):
+        torch = self.torch
+        if dtype in ("tf32", "fp8") and (not self.cuda or dtype == "fp8"):
+            return self.result(
+                "conv-fwd",
+                dtype,
+                None,
+                "TFLOP/s",
+                {},
+                ok=True,
+                reason="skipped: no %s convolution here" % dtype,
+            )
+        self._flags(dtype)
+        batch, channels, side = self.sizes[1], self.sizes[2], self.sizes[3]
+        kind = self._dtype(dtype)
+        x = torch.randn(batch, channels, side, side, device=self.device, dtype=kind).to(
+            memory_format=torch.channels_last
+        )
+        w = (
+            torch.randn(channels, channels, 3, 3, device=self.device, dtype=kind).to(
+                memory_format=torch.channels_last
+            )
+            / 24
+        )
+        x.requires_grad_(True)
+        w.requires_grad_(True)
+        forward = lambda: torch.nn.functional.conv2d(x, w, padding=1)  # noqa: E731
+        out = forward()
+        grad = torch.randn_like(out)
+        flops = 2.0 * batch * channels * channels * 9 * side * side
+        size = {
+            "batch": batch,
+            "channels": channels,
+            "height": side,
+            "width": side,
+            "kernel": 3,
+            "layout": "channels_last",
+        }
+        with torch.no_grad():
+            seconds, iters = self.timed(forward)
+            first, second = forward(), forward()
+        self.plant("conv-fwd", dtype, first)
+        error, nonfinite = check_against_fp64(
+            torch,
+            first,
+            lambda rows: torch.nn.functional.conv2d(x[:rows].double(), w.double(), padding=1),
+            rows=1,
+        )
+        repeatable = bool(torch.equal(first, second)) if nonfinite == 0 else False
+        self.finish(
+            "conv-fwd",
+            dtype,
+            flops / seconds / 1e12,
+            "TFLOP/s",
+            dict(size, iters=iters),
+            started,
+            error,
+            nonfinite,
+            repeatable,
+        )
+        started = time.perf_counter()
+        backward = lambda: torch.autograd.grad(out, (x, w), grad, retain_graph=True)  # noqa: E731
+        seconds, iters = self.timed(backward)
+        dx, dw = backward()
+        nonfinite = int((~torch.isfinite(dx)).sum()) + int((~torch.isfinite(dw)).sum())
+        self.finish(
+            "conv-bwd",
+            dtype,
+            2 * flops / seconds / 1e12,
+            "TFLOP/s",
+            dict(size, iters=iters),
+            started,
+            None,
+            nonfinite,
+            None,
+        )
+        return None
+
+    # -- memory -------------------------------------------------------------------------------
+    def memory(self, started):
+        torch = self.torch
+        mib = self.sizes[4]
+        if self.cuda:
+            free, _ = torch.cuda.mem_get_info(self.gpu)
+            while mib > 64 and 2 * mib * 2**20 > free / 4:
+                mib //= 2
+        count = mib * 2**20 // 4
+        src = torch.randn(count, device=self.device)
+        dst = torch.empty_like(src)
+        flush = torch.empty(256 * 2**20 // 4 if self.cuda else 1, device=self.device)
+        seconds, iters = self.timed(lambda: dst.copy_(src), before=lambda: flush.zero_())
+        ok = bool(torch.equal(dst, src))
+        gbps = 2.0 * count * 4 / seconds / 1e9  # bytes read + bytes written
+        self.finish(
+            "memory",
+            "fp32",
+            gbps,
+            "GB/s",
+            {"bytes": count * 4, "counted": "read+write", "iters": iters},
+            started,
+            0.0 if ok else 1.0,
+            0,
+            ok,
+        )
+
+    def host_copies(self, started):
+        torch = self.torch
+        count = self.sizes[5] * 2**20 // 4
+        host = torch.randn(count).pin_memory()
+        device = torch.empty(count, device=self.device)
+        for name, fn in (
+            ("h2d", lambda: device.copy_(host, non_blocking=True)),
+            ("d2h", lambda: host.copy_(device, non_blocking=True)),
+        ):
+            seconds, iters = self.timed(fn)
+            self.finish(
+                name,
+                "fp32",
+                count * 4 / seconds / 1e9,
+                "GB/s",
+                {"bytes": count * 4, "pinned": True, "iters": iters},
+                started,
+                None,
+                0,
+                None,
+            )
+            started = time.perf_counter()
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def plant(self, benchmark, dtype, tensor):
+        """Tests plant one wrong element here, as failing hardware would; the checks must catch it."""
+        if self.fault == "%s:%s" % (benchmark, dtype):
+            tensor.view(-1)[7] += 1000.0
+
+    def finish(self, benchmark, dtype, value, unit, size, started, error, nonfinite, repeatable):
+        problems = []
+        if nonfinite:
+            problems.append("%d NaN/Inf values" % nonfinite)
+        if error is not None and error > TOLERANCE.get(dtype, 1e-4):
+            problems.append(
+                "relative error %.2e vs fp64 exceeds %.0e" % (error, TOLERANCE.get(dtype, 1e-4))
+            )
+        if repeatable is False:
+            problems.append("the same operation repeated gave different bits")
+        self.result(
+            benchmark,
+            dtype,
+            round(value, 3),
+            unit,
+            size,
+            ok=not problems,
+            reason="; ".join(problems),
+            seconds=time.perf_counter() - started,
+            error=error,
+            nonfinite=nonfinite,
+            repeatable=repeatable,
+        )
+
+
+def check_against_fp64(torch, result, reference_rows, rows=256):
+    """Relative Frobenius error of the first rows against an fp64 computation, and NaN/Inf count."""
+    with torch.no_grad():
+        nonfinite = int((~torch.isfinite(result)).sum())
+        rows = min(rows, result.shape[0])
+        expected = reference_rows(rows)
+        got = result[:rows].double()
+        error = float(
+            torch.linalg.vector_norm(got - expected)
+            / torch.linalg.vector_norm(expected).clamp_min(1e-30)
+        )
+    if error != error:  # NaN
+        error = float("inf")
+    return error, nonfinite
+
+
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd(), here)]
+    main()

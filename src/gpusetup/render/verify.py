@@ -1,0 +1,159 @@
+"""verify for people (rich table), for machines (JSON) and for CI (JUnit XML)."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Dict, List
+
+from gpusetup.bench.score import Row, VerifyResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def render_verify(result: VerifyResult, console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    for device in result.devices:
+        console.print(
+            Text(
+                f"GPU {device['gpu']}: {device['name']}" if device["gpu"] >= 0 else "CPU",
+                style="bold",
+            )
+            + Text(f"  torch {device.get('torch', '?')}", style="dim")
+        )
+    table = Table(box=None, header_style="bold")
+    for column in ("gpu", "benchmark", "dtype", "value", "% peak", "floor", "", "note"):
+        table.add_column(
+            column, justify="right" if column in ("value", "% peak", "floor") else "left"
+        )
+    for row in result.rows:
+        status = (
+            Text("skip", style="dim")
+            if row.skipped
+            else (Text("ok", style="green") if row.ok else Text("FAIL", style="bold red"))
+        )
+        table.add_row(
+            "cpu" if row.gpu < 0 else str(row.gpu),
+            row.benchmark,
+            row.dtype,
+            "-" if row.value is None else f"{row.value:,.4g} {row.unit}",
+            "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
+            "-" if row.floor is None else f"{row.floor:,.4g}",
+            status,
+            row.reason,
+        )
+    console.print(table)
+    verdict = "PASS" if result.passed else "FAIL"
+    failed = sum(1 for r in result.rows if not r.ok)
+    console.print(
+        Text(
+            f"{verdict}: {len(result.rows) - failed} of {len(result.rows)} checks ok in "
+            f"{result.seconds:.1f} s → exit {int(result.exit_code)}",
+            style="bold green" if result.passed else "bold red",
+        )
+    )
+
+
+def progress_line(event: Dict[str, object]) -> str:
+    """One plain line per finished measurement, for logs that are not a terminal."""
+    value = event.get("value")
+    shown = (
+        "skipped"
+        if value is None and event.get("ok")
+        else (f"{value} {event.get('unit')}" if value is not None else "failed")
+    )
+    status = "ok" if event.get("ok") else "FAIL"
+    gpu = event.get("gpu")
+    where = "cpu" if gpu == -1 else f"gpu{gpu}"
+    return f"{where} {event.get('benchmark')} {event.get('dtype')}: {shown} [{status}] {event.get('reason') or ''}".rstrip()
+
+
+def junit_xml(result: VerifyResult) -> str:
+    """JUnit XML, one testcase per measurement, as GitHub Actions, GitLab and Jenkins read it."""
+    suites = ET.Element("testsuites", name="gpusetup verify")
+    by_gpu: Dict[int, List[Row]] = {}
+    for row in result.rows:
+        by_gpu.setdefault(row.gpu, []).append(row)
+    for gpu, rows in by_gpu.items():
+        name = rows[0].name if rows else ""
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=f"verify.{'cpu' if gpu < 0 else f'gpu{gpu}'}",
+            tests=str(len(rows)),
+            failures=str(sum(1 for r in rows if not r.ok)),
+            skipped=str(sum(1 for r in rows if r.skipped)),
+            time=f"{sum(r.seconds for r in rows):.3f}",
+        )
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="device", value=name)
+        ET.SubElement(properties, "property", name="mode", value=result.mode)
+        for row in rows:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"gpusetup.verify.{'cpu' if gpu < 0 else f'gpu{gpu}'}",
+                name=f"{row.benchmark} {row.dtype}",
+                time=f"{row.seconds:.3f}",
+            )
+            if row.skipped:
+                ET.SubElement(case, "skipped", message=row.reason)
+            elif not row.ok:
+                failure = ET.SubElement(case, "failure", message=row.reason, type="gpusetup.verify")
+                failure.text = f"{row.value} {row.unit}; floor {row.floor}; fraction of peak {row.fraction_of_peak}"
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"{row.value} {row.unit} ({row.fraction_of_peak if row.fraction_of_peak is not None else 'n/a'} of peak)"
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+class Progress:
+    """A rich progress bar on a terminal, plain lines elsewhere; always on stderr."""
+
+    def __init__(self, expected: int, tty: bool) -> None:
+        self.expected, self.tty = expected, tty
+        self._bar: object = None
+        self._task: object = None
+
+    def __enter__(self) -> Progress:
+        if self.tty:
+            from rich.console import Console
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+
+            bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            self._bar, self._task = bar, bar.add_task("starting torch ...", total=self.expected)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]
+
+    def event(self, kind: str, event: Dict[str, object]) -> None:
+        if self._bar is not None:
+            if kind == "RESULT":
+                what = f"{event.get('benchmark')} {event.get('dtype')}"
+                self._bar.update(self._task, advance=1, description=what)  # type: ignore[attr-defined]
+            return
+        if kind == "RESULT":
+            sys.stderr.write(progress_line(event) + "\n")
+        elif kind == "DEVICE":
+            where = (
+                "cpu" if event.get("gpu") == -1 else f"gpu{event.get('gpu')} {event.get('name')}"
+            )
+            sys.stderr.write(f"measuring {where} ...\n")
+        sys.stderr.flush()
