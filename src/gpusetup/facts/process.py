@@ -135,6 +135,9 @@ def stream(
     finally:
         timer.cancel()
     reader.join(timeout=5)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     timed_out = fired.is_set()
     return ProcessResult(
         None if timed_out else proc.returncode,

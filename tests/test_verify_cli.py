@@ -1,0 +1,169 @@
+"""verify end to end: the CPU path with real torch, planted corruption, fatal paths, bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from typer.testing import CliRunner
+
+from gpusetup.bench.runner import run_child
+from gpusetup.bench.score import Floors, VerifyResult, score
+from gpusetup.cli import app
+from gpusetup.commands.verify import parse_devices
+from gpusetup.errors import UsageError
+from gpusetup.profiles.model import Profiles
+from tests.fakes.nvml import FakeGpu, FakeNvml
+from tests.fakes.stub_envs import make_env
+
+runner = CliRunner()
+torch_needed = pytest.mark.skipif(
+    "torch" not in sys.modules and __import__("importlib").util.find_spec("torch") is None,
+    reason="needs CPU torch (pip install torch==2.13.0)",
+)
+
+
+@pytest.mark.slow
+@torch_needed
+def test_cpu_path_end_to_end(tmp_path: Path) -> None:
+    junit = tmp_path / "verify.xml"
+    result = runner.invoke(
+        app, ["verify", "--device", "cpu", "--dtype", "fp32,bf16", "--json", "--junit", str(junit)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["schema"] == "gpusetup.verify/1" and report["passed"] is True
+    names = {(r["benchmark"], r["dtype"]) for r in report["results"]}
+    assert {
+        ("matmul", "fp32"),
+        ("matmul", "bf16"),
+        ("conv-fwd", "bf16"),
+        ("conv-bwd", "bf16"),
+        ("memory", "fp32"),
+    } <= names
+    for r in report["results"]:
+        assert set(r) >= {
+            "gpu",
+            "name",
+            "benchmark",
+            "dtype",
+            "value",
+            "unit",
+            "fraction_of_peak",
+            "ok",
+            "reason",
+        }
+        if r["benchmark"] in ("matmul", "conv-fwd"):
+            assert r["error_vs_fp64"] < 0.03
+    suites = ET.parse(junit).getroot()
+    assert suites.tag == "testsuites"
+    (suite,) = suites.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests", "0")) == len(cases) == len(report["results"])
+    assert int(suite.get("failures", "-1")) == 0
+    assert all(c.get("classname") == "gpusetup.verify.cpu" and c.get("name") for c in cases)
+
+
+@pytest.mark.slow
+@torch_needed
+@pytest.mark.parametrize("fault", ["matmul:fp32", "matmul:bf16", "conv-fwd:bf16"])
+def test_planted_corruption_is_caught(fault: str, profiles: Profiles) -> None:
+    benchmark, dtype = fault.split(":")
+    run = run_child(
+        sys.executable,
+        {
+            "devices": ["cpu"],
+            "dtypes": [dtype],
+            "benchmarks": [benchmark.split("-")[0]],
+            "fault": fault,
+        },
+        timeout=120,
+    )
+    rows = score(run.results, profiles, Floors(), {}, {})
+    bad = next(r for r in rows if (r.benchmark, r.dtype) == (benchmark, dtype))
+    assert not bad.ok and "relative error" in bad.reason
+    assert VerifyResult("cpu", "quick", rows).exit_code == 1
+
+
+@pytest.mark.slow
+@torch_needed
+def test_a_floor_the_cpu_cannot_meet_fails_with_exit_1(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["verify", "--device", "cpu", "--dtype", "bf16", "--min-tflops", "bf16=100000"]
+    )
+    assert result.exit_code == 1 and "FAIL" in result.output and "< floor 1e+05" in result.output
+
+
+@pytest.mark.slow
+@torch_needed
+def test_cpu_build_asked_for_a_gpu_is_exit_3() -> None:
+    result = runner.invoke(app, ["verify", "--device", "all"])
+    assert result.exit_code == 3 and "no usable GPU runtime (cpu-build)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def envs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+    root = tmp_path_factory.mktemp("verify-envs")
+    return {kind: str(make_env(root / kind, kind)) for kind in ("empty", "hangs")}
+
+
+@pytest.mark.slow
+def test_without_torch_verify_explains_and_exits_3(envs: Dict[str, str]) -> None:
+    result = runner.invoke(app, ["verify", "--device", "cpu", "--python", envs["empty"]])
+    assert (
+        result.exit_code == 3
+        and "torch is not installed" in result.stderr
+        and "gpusetup[verify]" in result.stderr
+    )
+
+
+@pytest.mark.slow
+def test_a_hang_becomes_a_failure_with_its_cause(envs: Dict[str, str]) -> None:
+    result = runner.invoke(
+        app, ["verify", "--device", "cpu", "--python", envs["hangs"], "--timeout", "3", "--json"]
+    )
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (
+        report["results"][-1]["benchmark"] == "run"
+        and "did not finish in time" in report["results"][-1]["reason"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "x"], "not a device list"),
+        (["--device", "0,0"], "named twice"),
+        (["--dtype", "foo"], "unknown dtype foo"),
+        (["--min-tflops", "bf16=abc"], "'abc' is not a number"),
+        (["--min-tflops", "bf16"], "write it as DTYPE=TFLOPS"),
+        (["--min-tflops", "int4=5"], "write it as DTYPE=TFLOPS"),
+        (["--min-fraction", "7"], "must be a fraction of peak"),
+        (["--junit", "/nonexistent/dir/verify.xml"], "does not exist"),
+        (["--quick", "--full"], "exclude each other"),
+    ],
+)
+def test_bad_input_exits_2(args: List[str], message: str) -> None:
+    result = runner.invoke(app, ["verify", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_device_beyond_the_gpus_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device 7 on a one-GPU machine: NVML (faked at its seam) says there is one GPU."""
+    monkeypatch.setattr("gpusetup.facts.nvml.load_pynvml", lambda: FakeNvml(gpus=[FakeGpu()]))
+    result = runner.invoke(app, ["verify", "--device", "7"])
+    assert result.exit_code == 2 and "GPU 7 does not exist; this machine has 1" in result.stderr
+
+
+def test_visible_devices_limit_the_count() -> None:
+    assert parse_devices("0,1", 2) == ["0", "1"]
+    with pytest.raises(UsageError):
+        parse_devices("1", 1)
+    assert parse_devices("all", None) == ["all"]

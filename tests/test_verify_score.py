@@ -1,0 +1,136 @@
+"""verify's verdicts from recorded-style results: floors, overrides, causes, node outliers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from gpusetup.bench.score import Floors, VerifyResult, score
+from gpusetup.facts.nvml import Telemetry
+from gpusetup.profiles.model import Profiles
+
+RAW = json.loads(
+    (Path(__file__).parent / "fixtures/verify/handmade-h100-sxm-raw.json").read_text()
+)["results"]
+PCIE = {0: (5, 16)}
+
+
+def _raw() -> List[Dict[str, Any]]:
+    return copy.deepcopy(RAW)
+
+
+def _set(raw: List[Dict[str, Any]], benchmark: str, dtype: str, **values: Any) -> None:
+    for r in raw:
+        if (r["benchmark"], r["dtype"]) == (benchmark, dtype):
+            r.update(values)
+
+
+def test_healthy_h100_passes(profiles: Profiles) -> None:
+    rows = score(_raw(), profiles, Floors(), PCIE, {})
+    assert all(r.ok for r in rows), [r.reason for r in rows if not r.ok]
+    bf16 = next(r for r in rows if (r.benchmark, r.dtype) == ("matmul", "bf16"))
+    assert bf16.fraction_of_peak == pytest.approx(742.5 / 989.4, abs=1e-3)
+    # default floor: peak x achieved 0.80 x floor factor 0.75
+    assert bf16.floor == pytest.approx(989.4 * 0.80 * 0.75, abs=0.01)
+
+
+def test_slow_gpu_fails_with_its_cause(profiles: Profiles) -> None:
+    raw = _raw()
+    _set(raw, "matmul", "bf16", value=402.0)
+    telemetry = {
+        0: Telemetry(
+            pci_bus_id="00000000:18:00.0",
+            samples=20,
+            sm_clock_mhz=[1100] * 20,
+            power_w=[250.0],
+            temperature_c=[71],
+            reasons=0x4,
+            power_limit_w=250.0,
+            power_default_limit_w=700.0,
+        )
+    }
+    rows = score(raw, profiles, Floors(), PCIE, telemetry)
+    bad = next(r for r in rows if (r.benchmark, r.dtype) == ("matmul", "bf16"))
+    assert not bad.ok
+    assert "< floor 593.6 (41% of peak)" in bad.reason
+    assert "SwPowerCap active" in bad.reason and "250 W enforced vs 700 W default" in bad.reason
+    assert VerifyResult("all", "quick", rows).exit_code == 1
+
+
+def test_degraded_link_is_named_for_host_copies(profiles: Profiles) -> None:
+    raw = _raw()
+    _set(raw, "h2d", "fp32", value=3.1)
+    telemetry = {
+        0: Telemetry(pci_bus_id="x", samples=5, pcie_gen_max_seen=1, pcie_width_min_seen=16)
+    }
+    row = next(r for r in score(raw, profiles, Floors(), PCIE, telemetry) if r.benchmark == "h2d")
+    assert not row.ok and "PCIe Gen1 x16 under load (capable of Gen5 x16)" in row.reason
+
+
+def test_min_fraction_and_min_tflops_override_the_default(profiles: Profiles) -> None:
+    rows = score(_raw(), profiles, Floors(min_fraction=0.8), PCIE, {})
+    assert not next(
+        r for r in rows if (r.benchmark, r.dtype) == ("matmul", "bf16")
+    ).ok  # 75 % < 80 %
+    rows = score(_raw(), profiles, Floors(min_tflops={"bf16": 800.0}), PCIE, {})
+    bf16 = next(r for r in rows if (r.benchmark, r.dtype) == ("matmul", "bf16"))
+    assert bf16.floor == 800.0 and not bf16.ok
+
+
+def test_wrong_numbers_fail_whatever_the_speed(profiles: Profiles) -> None:
+    raw = _raw()
+    _set(
+        raw,
+        "matmul",
+        "fp8",
+        ok=False,
+        reason="relative error 2.1e-01 vs fp64 exceeds 2e-01",
+        error=0.21,
+    )
+    row = next(
+        r
+        for r in score(raw, profiles, Floors(), PCIE, {})
+        if r.dtype == "fp8" and r.benchmark == "matmul"
+    )
+    assert not row.ok and "relative error" in row.reason
+
+
+def test_unknown_model_is_reported_not_judged(profiles: Profiles) -> None:
+    raw = _raw()
+    for r in raw:
+        r["name"] = "NVIDIA Quadro Something"
+    rows = score(raw, profiles, Floors(), {}, {})
+    assert all(r.ok and r.floor is None for r in rows)
+    assert "no datasheet numbers" in rows[0].reason
+
+
+def test_slowest_gpu_is_named_against_the_node_median(profiles: Profiles) -> None:
+    raw = []
+    for gpu, value in enumerate([742.0, 745.0, 741.0, 610.0]):
+        row = copy.deepcopy(RAW[2])
+        row.update(gpu=gpu, value=value)
+        raw.append(row)
+    rows = score(raw, profiles, Floors(), {}, {})
+    assert "18% below the node median" in rows[3].reason
+    assert all("node median" not in r.reason for r in rows[:3])
+
+
+def test_skipped_rows_pass(profiles: Profiles) -> None:
+    raw = [
+        {
+            "gpu": 0,
+            "name": "Tesla T4",
+            "benchmark": "matmul",
+            "dtype": "fp8",
+            "value": None,
+            "unit": "TFLOP/s",
+            "ok": True,
+            "reason": "skipped: fp8 needs sm_89+",
+        }
+    ]
+    (row,) = score(raw, profiles, Floors(), {}, {})
+    assert row.skipped and row.ok
