@@ -24,12 +24,12 @@ SIZES = {
     # mode -> (matmul n, conv batch, conv channels, conv spatial, copy MiB, pinned MiB)
     "quick": (8192, 32, 256, 56, 1024, 256),
     "full": (16384, 128, 256, 56, 4096, 1024),
-    "cpu": (384, 2, 32, 28, 32, 0),
+    "cpu": (384, 2, 32, 28, 128, 0),
 }
 TIMING = {  # mode -> (warm-up seconds at most, samples, seconds per sample)
     "quick": (1.0, 5, 0.05),
     "full": (4.0, 15, 0.1),
-    "cpu": (0.05, 3, 0.02),
+    "cpu": (0.2, 5, 0.05),
 }
 
 
@@ -443,7 +443,7 @@ class Bench:
         count = mib * 2**20 // 4
         src = torch.randn(count, device=self.device)
         dst = torch.empty_like(src)
-        flush = torch.empty(256 * 2**20 // 4 if self.cuda else 1, device=self.device)
+        flush = torch.empty((256 if self.cuda else 64) * 2**20 // 4, device=self.device)
         seconds, iters = self.timed(lambda: dst.copy_(src), before=lambda: flush.zero_())
         ok = bool(torch.equal(dst, src))
         gbps = 2.0 * count * 4 / seconds / 1e9  # bytes read + bytes written

@@ -25,8 +25,12 @@ def render_plan(
     for package in plan.packages:
         console.print(f"  {package}")
     console.print(Text("why:", style="bold"))
+    reasons = Table.grid(padding=(0, 1))
+    reasons.add_column(no_wrap=True)
+    reasons.add_column(overflow="fold")
     for reason in plan.reasons:
-        console.print(Text(f"  • {reason}"))
+        reasons.add_row("  •", reason)
+    console.print(reasons)
     if changes:
         console.print(Text("changes:", style="bold"))
         for line in changes:

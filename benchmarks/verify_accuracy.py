@@ -1,0 +1,98 @@
+"""How close verify's timings are to independent references, measured in the same run.
+
+verify's own child (the code `gpusetup verify` runs) measures each operation; then this script
+times the same operations at the same sizes with torch.utils.benchmark.Timer and, where triton is
+installed, triton.testing.do_bench. It prints verify/reference ratios; the goal is within 3 %.
+Run: PYTHONPATH=src python3 benchmarks/verify_accuracy.py [--device 0|cpu] [--dtype bf16,fp32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.utils.benchmark as tbench
+
+from gpusetup.bench.runner import run_child
+
+GOAL = 0.03
+
+
+def operation(result: Dict[str, Any], device: str) -> Optional[Tuple[Callable[[], Any], float]]:
+    """The operation verify timed, rebuilt at the same size, and its work (FLOPs or bytes)."""
+    kind = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    size, dtype = result["size"], result["dtype"]
+    if device != "cpu":
+        torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
+        torch.backends.cudnn.allow_tf32 = dtype == "tf32"
+        torch.backends.cudnn.benchmark = True
+    if result["benchmark"] == "matmul" and dtype in kind:
+        n = size["n"]
+        a, b = (torch.randn(n, n, device=device, dtype=kind[dtype]) for _ in range(2))
+        out = torch.empty(n, n, device=device, dtype=kind[dtype])
+        return (lambda: torch.matmul(a, b, out=out)), 2.0 * n**3
+    if result["benchmark"] == "conv-fwd" and dtype in kind:
+        n, c, s = size["batch"], size["channels"], size["height"]
+        x = torch.randn(n, c, s, s, device=device, dtype=kind[dtype]).to(memory_format=torch.channels_last)
+        w = torch.randn(c, c, 3, 3, device=device, dtype=kind[dtype]).to(memory_format=torch.channels_last)
+        return (lambda: torch.nn.functional.conv2d(x, w, padding=1)), 2.0 * n * c * c * 9 * s * s
+    if result["benchmark"] == "memory":
+        src = torch.randn(size["bytes"] // 4, device=device)
+        dst = torch.empty_like(src)
+        return (lambda: dst.copy_(src)), 2.0 * size["bytes"]
+    return None
+
+
+def reference_seconds(fn: Callable[[], Any], device: str) -> Dict[str, float]:
+    with torch.no_grad():
+        timer = tbench.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+        found = {"torch.utils.benchmark": timer.blocked_autorange(min_run_time=1.0).median}
+        if device != "cpu":
+            try:
+                import triton.testing
+            except ImportError:
+                return found
+            found["triton do_bench"] = triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median") / 1000.0
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="0" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", default="fp32,bf16")
+    parser.add_argument("--mode", default="quick", choices=["quick", "full"])
+    args = parser.parse_args()
+    dtypes = args.dtype.split(",")
+    devices = ["cpu"] if args.device == "cpu" else [args.device]
+    run = run_child(sys.executable, {"devices": devices, "dtypes": dtypes, "mode": args.mode,
+                                     "benchmarks": ["matmul", "conv", "memory"]}, timeout=1200)
+    if run.fatal or not run.results:
+        print(f"verify could not run: {run.fatal or run.crash}")
+        return 2
+    device = "cpu" if args.device == "cpu" else f"cuda:{args.device}"
+    ratios: List[float] = []
+    print(f"device {run.devices[0]['name']} · torch {torch.__version__} · mode {args.mode}")
+    print(f"{'benchmark':<10} {'dtype':<6} {'verify':>12} {'reference':>12}  {'ratio':>6}  reference tool")
+    for result in run.results:
+        built = operation(result, device) if result.get("value") else None
+        if built is None:
+            continue
+        fn, work = built
+        scale = 1e12 if result["unit"] == "TFLOP/s" else 1e9
+        for tool, seconds in reference_seconds(fn, device).items():
+            reference = work / seconds / scale
+            ratio = result["value"] / reference
+            ratios.append(ratio)
+            print(f"{result['benchmark']:<10} {result['dtype']:<6} {result['value']:>12.4g} {reference:>12.4g}  "
+                  f"{ratio:>6.3f}  {tool}")
+    worst = max(abs(1 - r) for r in ratios)
+    print(f"median ratio {statistics.median(ratios):.3f}, worst {worst:.1%} off; goal within {GOAL:.0%}: "
+          + ("met" if worst <= GOAL else "MISSED"))
+    return 0 if worst <= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
