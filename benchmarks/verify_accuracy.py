@@ -23,7 +23,12 @@ GOAL = 0.03
 
 def operation(result: Dict[str, Any], device: str) -> Optional[Tuple[Callable[[], Any], float]]:
     """The operation verify timed, rebuilt at the same size, and its work (FLOPs or bytes)."""
-    kind = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    kind = {
+        "fp32": torch.float32,
+        "tf32": torch.float32,
+        "fp16": torch.float16,
+        "bf16": torch.bfloat16,
+    }
     size, dtype = result["size"], result["dtype"]
     if device != "cpu":
         torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
@@ -36,8 +41,12 @@ def operation(result: Dict[str, Any], device: str) -> Optional[Tuple[Callable[[]
         return (lambda: torch.matmul(a, b, out=out)), 2.0 * n**3
     if result["benchmark"] == "conv-fwd" and dtype in kind:
         n, c, s = size["batch"], size["channels"], size["height"]
-        x = torch.randn(n, c, s, s, device=device, dtype=kind[dtype]).to(memory_format=torch.channels_last)
-        w = torch.randn(c, c, 3, 3, device=device, dtype=kind[dtype]).to(memory_format=torch.channels_last)
+        x = torch.randn(n, c, s, s, device=device, dtype=kind[dtype]).to(
+            memory_format=torch.channels_last
+        )
+        w = torch.randn(c, c, 3, 3, device=device, dtype=kind[dtype]).to(
+            memory_format=torch.channels_last
+        )
         return (lambda: torch.nn.functional.conv2d(x, w, padding=1)), 2.0 * n * c * c * 9 * s * s
     if result["benchmark"] == "memory":
         src = torch.randn(size["bytes"] // 4, device=device)
@@ -55,7 +64,9 @@ def reference_seconds(fn: Callable[[], Any], device: str) -> Dict[str, float]:
                 import triton.testing
             except ImportError:
                 return found
-            found["triton do_bench"] = triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median") / 1000.0
+            found["triton do_bench"] = (
+                triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median") / 1000.0
+            )
     return found
 
 
@@ -67,15 +78,25 @@ def main() -> int:
     args = parser.parse_args()
     dtypes = args.dtype.split(",")
     devices = ["cpu"] if args.device == "cpu" else [args.device]
-    run = run_child(sys.executable, {"devices": devices, "dtypes": dtypes, "mode": args.mode,
-                                     "benchmarks": ["matmul", "conv", "memory"]}, timeout=1200)
+    run = run_child(
+        sys.executable,
+        {
+            "devices": devices,
+            "dtypes": dtypes,
+            "mode": args.mode,
+            "benchmarks": ["matmul", "conv", "memory"],
+        },
+        timeout=1200,
+    )
     if run.fatal or not run.results:
         print(f"verify could not run: {run.fatal or run.crash}")
         return 2
     device = "cpu" if args.device == "cpu" else f"cuda:{args.device}"
     ratios: List[float] = []
     print(f"device {run.devices[0]['name']} · torch {torch.__version__} · mode {args.mode}")
-    print(f"{'benchmark':<10} {'dtype':<6} {'verify':>12} {'reference':>12}  {'ratio':>6}  reference tool")
+    print(
+        f"{'benchmark':<10} {'dtype':<6} {'verify':>12} {'reference':>12}  {'ratio':>6}  reference tool"
+    )
     for result in run.results:
         built = operation(result, device) if result.get("value") else None
         if built is None:
@@ -86,11 +107,15 @@ def main() -> int:
             reference = work / seconds / scale
             ratio = result["value"] / reference
             ratios.append(ratio)
-            print(f"{result['benchmark']:<10} {result['dtype']:<6} {result['value']:>12.4g} {reference:>12.4g}  "
-                  f"{ratio:>6.3f}  {tool}")
+            print(
+                f"{result['benchmark']:<10} {result['dtype']:<6} {result['value']:>12.4g} {reference:>12.4g}  "
+                f"{ratio:>6.3f}  {tool}"
+            )
     worst = max(abs(1 - r) for r in ratios)
-    print(f"median ratio {statistics.median(ratios):.3f}, worst {worst:.1%} off; goal within {GOAL:.0%}: "
-          + ("met" if worst <= GOAL else "MISSED"))
+    print(
+        f"median ratio {statistics.median(ratios):.3f}, worst {worst:.1%} off; goal within {GOAL:.0%}: "
+        + ("met" if worst <= GOAL else "MISSED")
+    )
     return 0 if worst <= GOAL else 1
 
 

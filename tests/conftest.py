@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from typer.testing import CliRunner
 
 from gpusetup.doctor import load_facts_file
 from gpusetup.facts.model import Facts
@@ -61,3 +62,11 @@ def write_json(tmp_path: Path) -> Callable[[object], str]:
         return str(path)
 
     return write
+
+
+def make_runner() -> CliRunner:
+    """A CliRunner that keeps stderr apart on every click generation (8.1 mixes it by default)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from typer.testing import CliRunner
 
 from gpusetup.cli import app
-from tests.conftest import FACT_FILES, FIXTURES
+from tests.conftest import FACT_FILES, FIXTURES, make_runner
 
-runner = CliRunner()
+runner = make_runner()
 H100 = str(FIXTURES / "facts" / "handmade-h100-sxm-cu124.json")
 CI = str(FIXTURES / "facts" / "recorded-ci-container-no-gpu-cpu-torch.json")
 

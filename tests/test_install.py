@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from typer.testing import CliRunner
 
 from gpusetup.cli import app
 from gpusetup.install import already_installed, constraints_text
 from gpusetup.resolve import Plan
+from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
 
-runner = CliRunner()
+runner = make_runner()
 PLAN = [
     "install",
     "--dry-run",
@@ -120,7 +120,18 @@ def test_format_conda_pytorch_channel_and_conda_forge() -> None:
 
 def test_explain_lists_rejected_candidates() -> None:
     out = runner.invoke(
-        app, ["install", "--dry-run", "--driver", "535.104.05", "--arch", "sm_80", "--explain"]
+        app,
+        [
+            "install",
+            "--dry-run",
+            "--driver",
+            "535.104.05",
+            "--arch",
+            "sm_80",
+            "--python-version",
+            "3.11",
+            "--explain",
+        ],
     ).output
     assert "cu130: driver 535.104.05 < 580" in out and "taken" in out
 

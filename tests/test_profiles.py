@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from gpusetup.cli import app
 from gpusetup.errors import ProfileError
 from gpusetup.profiles.load import load_file, load_profiles, packaged_dir
 from gpusetup.profiles.model import Profiles
 from gpusetup.versions import CudaVersion
+from tests.conftest import make_runner
 
-runner = CliRunner()
+runner = make_runner()
 STACKS = """schema: gpusetup.profiles/1
 kind: stacks
 stacks:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from typer.testing import CliRunner
 
 from gpusetup.bench.runner import run_child
 from gpusetup.bench.score import Floors, VerifyResult, score
@@ -17,10 +16,11 @@ from gpusetup.cli import app
 from gpusetup.commands.verify import parse_devices
 from gpusetup.errors import UsageError
 from gpusetup.profiles.model import Profiles
+from tests.conftest import make_runner
 from tests.fakes.nvml import FakeGpu, FakeNvml
 from tests.fakes.stub_envs import make_env
 
-runner = CliRunner()
+runner = make_runner()
 torch_needed = pytest.mark.skipif(
     "torch" not in sys.modules and __import__("importlib").util.find_spec("torch") is None,
     reason="needs CPU torch (pip install torch==2.13.0)",

@@ -11,6 +11,7 @@ from gpusetup.commands.doctor import doctor
 from gpusetup.commands.edge import STATE
 from gpusetup.commands.install import install
 from gpusetup.commands.profiles import app as profiles_app
+from gpusetup.commands.report import report
 from gpusetup.commands.verify import verify
 
 EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
@@ -46,6 +47,7 @@ def root(
 app.command(epilog=EXIT_CODES)(doctor)
 app.command(epilog=EXIT_CODES)(install)
 app.command(epilog=EXIT_CODES)(verify)
+app.command(epilog=EXIT_CODES)(report)
 app.add_typer(profiles_app, name="profiles")
 
 

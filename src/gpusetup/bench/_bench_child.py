@@ -70,7 +70,52 @@ def main():
         thread.start()
     for thread in threads:
         thread.join()
+    if len(devices) > 1 and devices[0] != "cpu" and "p2p" in config.get("benchmarks", ["p2p"]):
+        p2p_matrix(torch, [int(d.split(":")[1]) for d in devices], config.get("mode", "quick"))
     emit("DONE", {"devices": len(devices)})
+
+
+def p2p_matrix(torch, gpus, mode):
+    """Copy bandwidth for every ordered pair of GPUs, and whether the pair has peer access."""
+    count = (256 if mode == "quick" else 1024) * 2**20 // 4
+    for src in gpus:
+        for dst in gpus:
+            if src == dst:
+                continue
+            peer = bool(torch.cuda.can_device_access_peer(src, dst))
+            a = torch.randn(count, device="cuda:%d" % src)
+            b = torch.empty(count, device="cuda:%d" % dst)
+            for _ in range(3):
+                b.copy_(a)
+            times = []
+            for _ in range(5 if mode == "quick" else 15):
+                torch.cuda.synchronize(src)
+                torch.cuda.synchronize(dst)
+                start = time.perf_counter()
+                b.copy_(a)
+                torch.cuda.synchronize(dst)
+                times.append(time.perf_counter() - start)
+            ok = bool(torch.equal(b.to(a.device), a))
+            emit(
+                "RESULT",
+                {
+                    "gpu": src,
+                    "name": torch.cuda.get_device_name(src),
+                    "benchmark": "p2p",
+                    "dtype": "to gpu%d" % dst,
+                    "value": round(count * 4 / statistics.median(times) / 1e9, 3),
+                    "unit": "GB/s",
+                    "size": {"bytes": count * 4, "peer_access": peer},
+                    "seconds": round(sum(times), 3),
+                    "ok": ok,
+                    "reason": ("" if peer else "no P2P: staged through host memory")
+                    + ("" if ok else "copy arrived corrupted"),
+                    "error": None,
+                    "nonfinite": 0,
+                    "repeatable": None,
+                },
+            )
+            del a, b
 
 
 def cuda_devices(torch, wanted):
@@ -111,7 +156,9 @@ def run_device(torch, device, config):
     emit("DEVICE", info)
     bench = Bench(torch, device, gpu, mode, info["name"], config)
     dtypes = config.get("dtypes", ["fp32", "tf32", "fp16", "bf16", "fp8"])
-    for benchmark in config.get("benchmarks", ["matmul", "conv", "memory", "h2d"]):
+    for benchmark in [
+        b for b in config.get("benchmarks", ["matmul", "conv", "memory", "h2d"]) if b != "p2p"
+    ]:
         # Bandwidth does not depend on a dtype: measured once, with fp32 buffers.
         for dtype in dtypes if benchmark in ("matmul", "conv") else ["fp32"]:
             try:

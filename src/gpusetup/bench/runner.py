@@ -10,12 +10,14 @@ from typing import Any, Callable, Dict, List, Optional
 from gpusetup.facts import process
 
 CHILD = Path(__file__).with_name("_bench_child.py")
+COLLECTIVES = Path(__file__).with_name("_collectives_child.py")
 MARK = "GPUSETUP-"
 
 
 @dataclass
 class ChildRun:
     devices: List[Dict[str, Any]] = field(default_factory=list)
+    ranks: List[Dict[str, Any]] = field(default_factory=list)
     results: List[Dict[str, Any]] = field(default_factory=list)
     fatal: Optional[Dict[str, Any]] = None
     done: bool = False
@@ -46,6 +48,7 @@ def run_child(
     config: Dict[str, Any],
     timeout: float,
     on_event: Optional[Callable[[str, Dict[str, Any]], None]] = None,
+    script: Optional[Path] = None,
 ) -> ChildRun:
     run = ChildRun()
 
@@ -65,11 +68,13 @@ def run_child(
             run.fatal = event
         elif kind == "DONE":
             run.done = True
+        elif kind == "RANK":
+            run.ranks.append(event)
         if on_event is not None:
             on_event(kind, event)
 
     result = process.stream(
-        [python, str(CHILD)],
+        [python, str(script or CHILD)],
         timeout=timeout,
         on_line=handle,
         stdin_text=json.dumps(config),

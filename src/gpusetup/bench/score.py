@@ -70,6 +70,7 @@ class VerifyResult:
     devices: List[Dict[str, Any]] = field(default_factory=list)
     telemetry: Dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    host: str = ""
 
     @property
     def passed(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 
 from gpusetup.commands.edge import cli_edge
-from gpusetup.errors import MissingRequirement, UsageError
+from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
 from gpusetup.facts.probe import target_python
 from gpusetup.render.console import make_console, print_json
 
@@ -53,8 +54,16 @@ def verify(
     profiles_dir: List[str] = typer.Option(
         [], "--profiles", help="Extra profile directory (repeatable)."
     ),
+    collectives: bool = typer.Option(
+        False,
+        "--collectives",
+        help="All-reduce/all-gather/reduce-scatter across every rank; run under torchrun or srun.",
+    ),
 ) -> None:
     """Run GPU matmul, convolution and bandwidth checks through the installed torch; pass/fail for CI."""
+    if collectives:
+        _collectives(device, python, timeout, json_out, junit)
+        return
     from gpusetup.bench.runner import run_child
     from gpusetup.bench.score import Floors, VerifyResult, score
     from gpusetup.facts.nvml import Sampler, collect_nvml
@@ -76,7 +85,7 @@ def verify(
         "devices": devices,
         "dtypes": dtypes,
         "mode": mode,
-        "benchmarks": ["matmul", "conv", "memory", "h2d"],
+        "benchmarks": ["matmul", "conv", "memory", "h2d", "p2p"],
     }
     started = time.monotonic()
     from gpusetup.render.verify import Progress
@@ -108,6 +117,104 @@ def verify(
         devices=run.devices,
         telemetry={str(k): _telemetry_summary(v) for k, v in telemetry.items()},
         seconds=time.monotonic() - started,
+    )
+    _output(result, json_out, junit)
+    raise typer.Exit(int(result.exit_code))
+
+
+LAUNCH_HINT = (
+    "start one process per GPU with a launcher: torchrun --nproc-per-node 8 -m gpusetup verify --collectives "
+    "(across nodes: torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 "
+    "-m gpusetup verify --collectives; Slurm: MASTER_ADDR=<first node> MASTER_PORT=29500 srun "
+    "--ntasks-per-node 8 python -m gpusetup verify --collectives)"
+)
+
+
+def _launched() -> bool:
+    env = os.environ
+    torchrun = "RANK" in env and "WORLD_SIZE" in env
+    slurm = "SLURM_PROCID" in env and "SLURM_NTASKS" in env and "MASTER_ADDR" in env
+    return torchrun or slurm
+
+
+def _collectives(
+    device: str,
+    python: Optional[str],
+    timeout: Optional[float],
+    json_out: bool,
+    junit: Optional[str],
+) -> None:
+    """One rank's share of --collectives; rank 0 reports every rank."""
+    from gpusetup.bench.runner import COLLECTIVES, run_child
+    from gpusetup.bench.score import Row, VerifyResult
+
+    if not _launched():
+        raise UsageError(
+            "--collectives needs a launcher: no RANK/WORLD_SIZE (torchrun) or SLURM_PROCID (srun)",
+            LAUNCH_HINT,
+        )
+    if device not in ("all", "cpu"):
+        raise UsageError(
+            f"--device {device}: with --collectives each rank uses its LOCAL_RANK GPU",
+            "use --device all (GPUs, NCCL) or --device cpu (gloo)",
+        )
+    check_junit_path(junit)
+    interpreter = target_python(python)
+    limit = timeout or 300.0
+    started = time.monotonic()
+    run = run_child(
+        interpreter, {"device": device, "timeout": max(10.0, limit - 10)}, limit, script=COLLECTIVES
+    )
+    rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
+    if run.fatal:
+        kind = run.fatal.get("kind")
+        if kind in ("torch-missing", "cuda-init-failed"):
+            raise MissingRequirement(
+                f"rank {rank}: {run.fatal.get('error')}",
+                f"run gpusetup doctor on {platform.node()}",
+            )
+        raise CommandFailed(
+            str(run.fatal.get("error")), "check that every rank is alive and can reach MASTER_ADDR"
+        )
+    if run.crash:
+        raise CommandFailed(
+            f"rank {rank}: {run.crash}", "a peer rank may have died; check every rank's log"
+        )
+    if rank != 0:
+        return
+    rows = [
+        Row(
+            gpu=int(r["gpu"]),
+            name=str(r["name"]),
+            benchmark=r["benchmark"],
+            dtype=r["dtype"],
+            value=r.get("value"),
+            unit=r.get("unit", ""),
+            fraction_of_peak=None,
+            floor=None,
+            ok=bool(r.get("ok")),
+            reason=r.get("reason", ""),
+            seconds=float(r.get("seconds") or 0),
+            size=dict(r.get("size") or {}),
+        )
+        for r in run.results
+    ]
+    devices = [
+        {
+            "gpu": int(w["rank"]),
+            "name": f"rank {w['rank']}: {w['gpu']} on {w['host']}",
+            "torch": w.get("torch", "?"),
+            "host": w["host"],
+        }
+        for w in run.ranks
+    ]
+    result = VerifyResult(
+        device=device,
+        mode="collectives",
+        rows=rows,
+        devices=devices,
+        seconds=time.monotonic() - started,
+        host=platform.node(),
     )
     _output(result, json_out, junit)
     raise typer.Exit(int(result.exit_code))

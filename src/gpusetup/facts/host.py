@@ -44,6 +44,7 @@ def collect_host(root: str = "/", environ: Optional[Mapping[str, str]] = None) -
     env = os.environ if environ is None else environ
     base = Path(root)
     facts = HostFacts(
+        hostname=platform.node(),
         os=platform.system(),
         kernel=platform.release(),
         machine=platform.machine(),

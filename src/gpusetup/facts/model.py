@@ -16,6 +16,7 @@ FACTS_SCHEMA = "gpusetup.facts/1"
 class HostFacts:
     """The operating system around the driver: kernel, distro, WSL, containers, modules."""
 
+    hostname: str = ""
     os: str = ""
     kernel: str = ""
     machine: str = ""  # x86_64, aarch64

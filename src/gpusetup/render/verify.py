@@ -17,15 +17,16 @@ def render_verify(result: VerifyResult, console: Console) -> None:
     from rich.text import Text
 
     for device in result.devices:
+        if result.mode == "collectives":
+            label = str(device["name"])
+        else:
+            label = f"GPU {device['gpu']}: {device['name']}" if device["gpu"] >= 0 else "CPU"
         console.print(
-            Text(
-                f"GPU {device['gpu']}: {device['name']}" if device["gpu"] >= 0 else "CPU",
-                style="bold",
-            )
-            + Text(f"  torch {device.get('torch', '?')}", style="dim")
+            Text(label, style="bold") + Text(f"  torch {device.get('torch', '?')}", style="dim")
         )
     table = Table(box=None, header_style="bold")
-    for column in ("gpu", "benchmark", "dtype", "value", "% peak", "floor", "", "note"):
+    first = "slowest rank" if result.mode == "collectives" else "gpu"
+    for column in (first, "benchmark", "dtype", "value", "% peak", "floor", "", "note"):
         table.add_column(
             column, justify="right" if column in ("value", "% peak", "floor") else "left"
         )

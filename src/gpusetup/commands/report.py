@@ -1,0 +1,43 @@
+"""gpusetup report: one table for many nodes' doctor --json / verify --json outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import List, Optional
+
+import typer
+
+from gpusetup.commands.edge import cli_edge
+from gpusetup.errors import UsageError
+from gpusetup.render.console import make_console, print_json, print_line
+
+
+@cli_edge
+def report(
+    files: Optional[List[str]] = typer.Argument(
+        None, help="doctor --json / verify --json files, one or more per node."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the fleet report as JSON (gpusetup.report/1)."
+    ),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print Markdown (for $GITHUB_STEP_SUMMARY)."
+    ),
+    threshold: float = typer.Option(
+        0.10, "--threshold", help="Name GPUs this fraction below the fleet median."
+    ),
+) -> None:
+    """Read many nodes' reports: version skew, failing nodes and slow GPUs; exit 1 when something stands out."""
+    from gpusetup.fleet import build_fleet, read_reports
+    from gpusetup.render.report import markdown_report, render_report
+
+    if not 0 < threshold < 1:
+        raise UsageError(f"--threshold {threshold}: must be a fraction between 0 and 1, e.g. 0.1")
+    fleet = build_fleet(read_reports(files or []), threshold)
+    if json_out:
+        print_json(json.dumps(fleet.to_dict(), indent=2))
+    elif markdown:
+        print_line(markdown_report(fleet))
+    else:
+        render_report(fleet, make_console())
+    raise typer.Exit(int(fleet.exit_code))
