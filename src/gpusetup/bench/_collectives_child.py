@@ -219,14 +219,14 @@ def report(everyone, world):
                 "dtype": "fp32 %s" % human(first["bytes"]),
                 # the bandwidth the slowest rank allows (the collective ends when it does)
                 "value": round(
-                    first["bytes"] / slow["seconds"] / 1e9 * FACTOR[first["op"]](world), 3
+                    first["bytes"] / slow["seconds"] / 1e9 * FACTOR[first["op"]](world), 6
                 ),
                 "unit": "GB/s",
                 "size": {
                     "bytes": first["bytes"],
                     "ranks": world,
                     "counted": "busbw (nccl-tests)",
-                    "algbw_gbps": round(first["bytes"] / slow["seconds"] / 1e9, 3),
+                    "algbw_gbps": round(first["bytes"] / slow["seconds"] / 1e9, 6),
                 },
                 "seconds": round(sum(times), 3),
                 "ok": not problems,
