@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from gpusetup.checks.context import Context
@@ -12,7 +10,7 @@ from gpusetup.checks.finding import Finding, Severity
 from gpusetup.checks.registry import run_checks
 from gpusetup.errors import ExitCode, UsageError
 from gpusetup.facts.model import FACTS_SCHEMA, Facts
-from gpusetup.facts.serial import from_jsonable, to_jsonable
+from gpusetup.facts.serial import from_jsonable, read_json_file, to_jsonable
 from gpusetup.profiles.model import Profiles
 
 DOCTOR_SCHEMA = "gpusetup.doctor/1"
@@ -51,17 +49,7 @@ def diagnose(
 
 def load_facts_file(path: str) -> Facts:
     """Facts from a `doctor --json` report (or its bare `facts` part), checked for shape."""
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(
-            f"--facts {path}: no such file" if not file.exists() else f"--facts {path}: not a file"
-        )
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise UsageError(
-            f"--facts {path}: not JSON ({err})", "give the output of gpusetup doctor --json"
-        ) from None
+    data = read_json_file(path, "--facts", "give the output of gpusetup doctor --json")
     if isinstance(data, dict) and data.get("schema") == DOCTOR_SCHEMA:
         data = data.get("facts")
     if not isinstance(data, dict) or data.get("schema") != FACTS_SCHEMA:

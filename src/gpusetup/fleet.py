@@ -6,13 +6,13 @@ fleet median for the same model and operation by more than a threshold.
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gpusetup.errors import ExitCode, UsageError
+from gpusetup.facts.serial import read_json_file
 
 REPORT_SCHEMA = "gpusetup.report/1"
 KNOWN = ("gpusetup.doctor/1", "gpusetup.verify/1")
@@ -75,15 +75,7 @@ def read_reports(paths: Sequence[str]) -> List[Tuple[str, Dict[str, Any]]]:
         )
     reports = []
     for path in paths:
-        file = Path(path)
-        if not file.is_file():
-            raise UsageError(
-                f"{path}: no such file" if not file.exists() else f"{path}: not a file"
-            )
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise UsageError(f"{path}: not JSON ({err})") from None
+        data = read_json_file(path)
         schema = data.get("schema") if isinstance(data, dict) else None
         if schema not in KNOWN:
             raise UsageError(

@@ -138,14 +138,9 @@ def score(
     return rows
 
 
-def _row(
-    r: Dict[str, Any],
-    profiles: Profiles,
-    floors: Floors,
-    pcie: Optional[tuple[int, int]],
-    telemetry: Optional[Telemetry],
-) -> Row:
-    row = Row(
+def row_from_raw(r: Dict[str, Any]) -> Row:
+    """A child's RESULT event as a row, not yet judged against a floor."""
+    return Row(
         gpu=int(r["gpu"]),
         name=str(r["name"]),
         benchmark=r["benchmark"],
@@ -160,6 +155,16 @@ def _row(
         size=dict(r.get("size") or {}),
         error=r.get("error"),
     )
+
+
+def _row(
+    r: Dict[str, Any],
+    profiles: Profiles,
+    floors: Floors,
+    pcie: Optional[tuple[int, int]],
+    telemetry: Optional[Telemetry],
+) -> Row:
+    row = row_from_raw(r)
     if row.value is None:
         row.skipped = row.ok
         return row

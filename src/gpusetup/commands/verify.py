@@ -146,7 +146,7 @@ def _collectives(
 ) -> None:
     """One rank's share of --collectives; rank 0 reports every rank."""
     from gpusetup.bench.runner import COLLECTIVES, run_child
-    from gpusetup.bench.score import Row, VerifyResult
+    from gpusetup.bench.score import VerifyResult, row_from_raw
 
     if not _launched():
         raise UsageError(
@@ -182,23 +182,7 @@ def _collectives(
         )
     if rank != 0:
         return
-    rows = [
-        Row(
-            gpu=int(r["gpu"]),
-            name=str(r["name"]),
-            benchmark=r["benchmark"],
-            dtype=r["dtype"],
-            value=r.get("value"),
-            unit=r.get("unit", ""),
-            fraction_of_peak=None,
-            floor=None,
-            ok=bool(r.get("ok")),
-            reason=r.get("reason", ""),
-            seconds=float(r.get("seconds") or 0),
-            size=dict(r.get("size") or {}),
-        )
-        for r in run.results
-    ]
+    rows = [row_from_raw(r) for r in run.results]
     devices = [
         {
             "gpu": int(w["rank"]),

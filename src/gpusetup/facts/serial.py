@@ -118,3 +118,20 @@ def _expect(ok: bool, path: str, what: str, data: Any) -> None:
     if not ok:
         got = "null" if data is None else type(data).__name__.replace("LineDict", "mapping")
         raise ShapeError(path, f"expected {what}, got {got}", getattr(data, "line", None))
+
+
+def read_json_file(path: str, label: str = "", hint: str = "") -> Any:
+    """A user-given JSON file's content; a missing, unreadable or non-JSON file is a UsageError."""
+    import json
+    from pathlib import Path
+
+    where = f"{label} {path}".strip()
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(
+            f"{where}: no such file" if not file.exists() else f"{where}: not a file", hint
+        )
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise UsageError(f"{where}: not JSON ({err})", hint) from None
