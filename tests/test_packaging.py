@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import zipfile
@@ -33,10 +34,17 @@ def test_wheel_contains_every_profile(wheel: Path) -> None:
 
 
 def test_installed_wheel_reads_its_own_profiles(wheel: Path, tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(tmp_path / "venv")], check=True
-    )
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
     python = tmp_path / "venv" / "bin" / "python"
+    # The dependencies (typer, rich, ...) come from this interpreter's site-packages, listed after the
+    # venv's own, so the installed wheel, not the source tree, is what imports as gpusetup.
+    venv_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(venv_site, "gpusetup-test-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
         check=True,

@@ -8,6 +8,7 @@ Stdlib + torch only. Reads a JSON config on stdin; prints one line per event:
 Every device runs in its own thread at the same time (power and heat interact on a node).
 """
 
+import contextlib
 import json
 import os
 import statistics
@@ -65,7 +66,10 @@ def main():
         if devices is None:
             return
     torch.manual_seed(int(config.get("seed", 0)))
-    threads = [threading.Thread(target=run_device, args=(torch, d, config)) for d in devices]
+    # The precision flags (allow_tf32, cudnn.benchmark) are process-wide: every device thread takes
+    # each step together, so all GPUs run the same operation, with the same flags, at the same time.
+    step = threading.Barrier(len(devices))
+    threads = [threading.Thread(target=run_device, args=(torch, d, config, step)) for d in devices]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -149,7 +153,14 @@ def cuda_devices(torch, wanted):
     return ["cuda:%s" % w for w in wanted]
 
 
-def run_device(torch, device, config):
+def run_device(torch, device, config, step):
+    try:
+        measure_device(torch, device, config, step)
+    finally:
+        step.abort()  # after the last step this frees no one; after a crash it frees the others
+
+
+def measure_device(torch, device, config, step):
     mode = "cpu" if device == "cpu" else config.get("mode", "quick")
     gpu = -1 if device == "cpu" else int(device.split(":")[1])
     info = describe(torch, device, gpu)
@@ -161,6 +172,7 @@ def run_device(torch, device, config):
     ]:
         # Bandwidth does not depend on a dtype: measured once, with fp32 buffers.
         for dtype in dtypes if benchmark in ("matmul", "conv") else ["fp32"]:
+            together(step)
             try:
                 bench.run(benchmark, dtype)
             except Exception as err:  # a failing kernel is a failed result, not a dead run
@@ -175,6 +187,12 @@ def run_device(torch, device, config):
                 )
                 if device != "cpu":
                     torch.cuda.empty_cache()
+
+
+def together(step):
+    """Wait for the other device threads; a thread that died only breaks the barrier, never hangs it."""
+    with contextlib.suppress(threading.BrokenBarrierError):
+        step.wait(timeout=600)
 
 
 def describe(torch, device, gpu):
@@ -369,7 +387,11 @@ class Bench:
         b32 = torch.randn(n, n, device=self.device) / 4
         a, b = a32.to(fp8), b32.to(fp8).t()  # _scaled_mm wants the second operand column-major
         one = torch.ones((), device=self.device)
-        run = lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)  # noqa: E731
+
+        def run():
+            out = torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+            return out[0] if isinstance(out, tuple) else out  # torch < 2.4 also returned amax
+
         seconds, iters = self.timed(run)
         self.judged(
             "matmul",
