@@ -150,6 +150,10 @@ def _cudnn8_on_path(f: Facts) -> None:
     f.toolkit.ld_library_path = [LibraryDir("/usr/lib/cudnn8", ["libcudnn.so.8"])]
 
 
+def _second_gpu_invisible_to_torch(f: Facts) -> None:
+    _mixed_gpus(f)  # NVML sees two GPUs; the probe reported only the H100
+
+
 # id -> (mutation, expected severity)
 CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "no-nvidia-gpu": [(_no_gpu_at_all, Severity.ERROR)],
@@ -281,6 +285,7 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
         (lambda f: (_mixed_gpus(f), _env(CUDA_VISIBLE_DEVICES="0,5")(f)), Severity.WARNING),
     ],
     "device-order-differs": [(_mixed_gpus, Severity.INFO)],
+    "cuda-device-missing": [(_second_gpu_invisible_to_torch, Severity.ERROR)],
     "ld-library-path-shadowing": [(_shadowing, Severity.ERROR)],
     "cuda-compat-libs": [(_compat, Severity.WARNING)],
     "toolkit-torch-mismatch": [(_toolkit_11, Severity.WARNING)],

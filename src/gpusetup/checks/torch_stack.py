@@ -425,3 +425,31 @@ def library_path(ctx: Context) -> Iterator[Finding]:
             + "), or upgrade the host driver instead of using cuda-compat",
             {"paths": sorted(set(compat))},
         )
+
+
+@check(cuda_device_missing="NVML shows a GPU that CUDA should see, but torch does not")
+def device_missing(ctx: Context) -> Iterator[Finding]:
+    torch = ctx.facts.torch
+    if not ctx.torch_ok or not torch.cuda_available or not ctx.gpus or not torch.devices:
+        return
+    if any(g.mig_enabled for g in ctx.gpus):
+        return  # MIG instances are counted differently (mig-enabled explains it)
+    visible = visible_nvml_indices(
+        ctx.facts.host.env.get("CUDA_VISIBLE_DEVICES"), [g.uuid for g in ctx.gpus]
+    )
+    seen = torch.cuda_index_by_bus()
+    if not seen:
+        return
+    missing = [
+        g for g in ctx.gpus if g.index in visible.visible and g.pci_bus_id.upper() not in seen
+    ]
+    if missing:
+        yield Finding(
+            "cuda-device-missing",
+            ERROR,
+            f"torch sees {len(torch.devices)} GPU(s) but NVML shows {len(visible.visible)} it should see: "
+            + ", ".join(f"GPU {g.index} {g.name} ({g.pci_bus_id})" for g in missing),
+            "Check the missing GPU: nvidia-smi -q -i <index>, sudo dmesg | grep -i xid; a GPU that fails "
+            "CUDA init needs a reset (sudo nvidia-smi -r -i <index>) or a reboot",
+            {"missing": [g.pci_bus_id for g in missing], "torch_devices": list(seen)},
+        )

@@ -191,6 +191,10 @@ class TorchFacts:
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
     seconds: Optional[float] = None
 
+    def cuda_index_by_bus(self) -> Dict[str, int]:
+        """torch's device number per PCI bus id: NVML counts GPUs in bus order, CUDA fastest first."""
+        return {d.pci_bus_id.upper(): d.index for d in self.devices if d.pci_bus_id}
+
 
 @dataclass
 class Facts:

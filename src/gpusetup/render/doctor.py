@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from rich.console import Console
 from rich.table import Table
@@ -26,7 +26,8 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     )
     console.print(_driver_line(facts))
     if facts.gpus:
-        console.print(_gpu_table(facts.gpus))
+        probed = facts.torch.status == "ok" and bool(facts.torch.devices)
+        console.print(_gpu_table(facts.gpus, facts.torch.cuda_index_by_bus(), probed))
     console.print(_toolkit_line(facts))
     console.print(_torch_line(facts.torch))
     console.print()
@@ -74,10 +75,12 @@ def _na(value: object, unit: str = "") -> str:
     return "n/a" if value is None else f"{value}{unit}"
 
 
-def _gpu_table(gpus: List[GpuFacts]) -> Table:
+def _gpu_table(gpus: List[GpuFacts], cuda_index: Dict[str, int], probed: bool) -> Table:
+    """NVML's numbering (#, PCI order) beside torch's (cuda, fastest first) when they were both read."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in (
         "#",
+        "cuda",
         "name",
         "sm",
         "memory MiB",
@@ -91,14 +94,16 @@ def _gpu_table(gpus: List[GpuFacts]) -> Table:
         table.add_column(column)
     for gpu in gpus:
         if gpu.error:
-            table.add_row(str(gpu.index), Text(gpu.error, style="red"), *[""] * 8)
+            table.add_row(str(gpu.index), "", Text(gpu.error, style="red"), *[""] * 8)
             continue
         memory = f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}"
         power = f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}"
         pcie = f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
         ecc = _flag(gpu.ecc_enabled)
+        cuda = str(cuda_index.get(gpu.pci_bus_id.upper(), "-")) if probed else ""
         table.add_row(
             str(gpu.index),
+            cuda,
             gpu.name,
             _na(gpu.compute_capability),
             memory,
