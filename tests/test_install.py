@@ -331,3 +331,27 @@ def test_installer_env_drops_every_other_index() -> None:
         and env["UV_NO_CONFIG"] == "1"
         and env["PATH"] == "/bin"
     )
+
+
+@pytest.mark.parametrize(
+    ("torch", "conda_env", "expected"),
+    [("2.4.1", True, "conda"), ("2.10.0", True, "pip"), ("2.4.1", False, "pip")],
+)
+def test_auto_installer_follows_the_release_not_its_name(
+    torch: str, conda_env: bool, expected: str, profiles: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2.10 is not on the pytorch conda channel although its name starts like 2.1's."""
+    from gpusetup.commands.install import _installer
+    from gpusetup.facts.pyenv import PythonEnv
+    from gpusetup.resolve import Machine, Request, resolve
+
+    monkeypatch.setattr("gpusetup.facts.process.which", lambda name: None)
+    plan = resolve(
+        Request(torch=torch, cuda="cu121" if torch == "2.4.1" else "cu128"),
+        Machine(python="3.11"),
+        profiles,
+    )  # type: ignore[arg-type]
+    env = PythonEnv(
+        "/opt/conda/bin/python", "3.11", "3.11.9", "linux", "x86_64", "/opt/conda", conda_env
+    )
+    assert _installer("auto", env, plan) == expected

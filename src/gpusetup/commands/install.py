@@ -106,12 +106,13 @@ def install(
     machine = decide.plan_machine(
         env, nvml_driver, gpus, decide.Overrides(driver, arch, python_version, platform)
     )
-    chosen = _installer(installer, env, request)
+    wanted = "pip" if installer == "auto" else installer
     plan = resolve(
-        Request(request.torch, request.cuda, request.packages, chosen, request.index_url),
+        Request(request.torch, request.cuda, request.packages, wanted, request.index_url),
         machine,
         profiles,
     )
+    chosen = _installer(installer, env, plan)
     argv = _argv(chosen, interpreter, env, plan)
     if print_only:
         print_line(
@@ -185,16 +186,15 @@ def _request(
     )
 
 
-def _installer(choice: str, env: PythonEnv, request: Request) -> str:
+def _installer(choice: str, env: PythonEnv, plan: Plan) -> str:
+    """auto: conda in a conda env when the release is on the pytorch channel (2.0 to 2.5.1);
+    otherwise uv where present, else pip (PyTorch's own advice for conda envs from 2.6 on)."""
     if choice != "auto":
         return choice
-    if env.conda and request.torch and _pytorch_channel_era(request.torch):
+    on_pytorch_channel = plan.conda is not None and plan.conda[0] != "-c"
+    if env.conda and on_pytorch_channel:
         return "conda"
     return "uv" if process.which("uv") else "pip"
-
-
-def _pytorch_channel_era(torch: str) -> bool:
-    return torch.strip().startswith(("2.0", "2.1", "2.2", "2.3", "2.4", "2.5"))
 
 
 def _argv(chosen: str, interpreter: str, env: PythonEnv, plan: Plan) -> List[str]:
