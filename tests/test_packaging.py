@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.stub_envs import site_packages
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
@@ -38,12 +40,7 @@ def test_installed_wheel_reads_its_own_profiles(wheel: Path, tmp_path: Path) -> 
     python = tmp_path / "venv" / "bin" / "python"
     # The dependencies (typer, rich, ...) come from this interpreter's site-packages, listed after the
     # venv's own, so the installed wheel, not the source tree, is what imports as gpusetup.
-    venv_site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    venv_site = site_packages(python)
     Path(venv_site, "gpusetup-test-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],

@@ -83,17 +83,22 @@ _VERSIONS = {
 }
 
 
-def make_env(root: Path, kind: str) -> Path:
-    """A venv (no pip, no system site-packages) whose site-packages holds the stub; returns its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
+def site_packages(python: Path) -> Path:
+    """Where pip would install pure-Python packages for that interpreter."""
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    site = Path(purelib)
+    return Path(purelib)
+
+
+def make_env(root: Path, kind: str) -> Path:
+    """A venv (no pip, no system site-packages) whose site-packages holds the stub; returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    site = site_packages(python)
     for name, source in STUBS[kind].items():
         (site / name).mkdir(parents=True)
         (site / name / "__init__.py").write_text(source)

@@ -208,6 +208,8 @@ def describe(torch, device, gpu):
             "threads": torch.get_num_threads(),
         }
     props = torch.cuda.get_device_properties(gpu)
+    # The same format as facts/_torch_probe.py: child scripts are self-contained (the target interpreter
+    # may not have gpusetup installed), so each carries its own copy.
     bus = ""
     if hasattr(props, "pci_bus_id"):
         bus = "%08X:%02X:%02X.0" % (
