@@ -134,3 +134,10 @@ def test_skipped_rows_pass(profiles: Profiles) -> None:
     ]
     (row,) = score(raw, profiles, Floors(), {}, {})
     assert row.skipped and row.ok
+
+
+def test_json_report_names_its_host(profiles: Profiles) -> None:
+    """The fleet view names nodes by this field."""
+    result = VerifyResult("all", "quick", score(_raw(), profiles, Floors(), PCIE, {}), host="gpu-node-07")
+    report = result.to_dict()
+    assert report["host"] == "gpu-node-07" and report["schema"] == "gpusetup.verify/1"

@@ -121,28 +121,10 @@ def parse_cuda_request(text: str) -> str:
 
 
 def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
+    """The newest release (in the request) with a variant that fits; every candidate is kept."""
     cuda = parse_cuda_request(request.cuda)
-    spec = torch_spec(request.torch)
-    releases = _releases(spec, request.torch, profiles)
-    if (
-        cuda == "auto"
-        and machine.driver is None
-        and machine.driver_cuda is None
-        and not machine.os == "darwin"
-    ):
-        raise UsageError(
-            "--cuda auto needs a driver to choose for, and none was detected",
-            "plan for another machine with --driver VERSION (and --arch sm_XX), or pick --cuda 12.6 / --cuda cpu",
-        )
-    if cuda.startswith("cu") and not any(cuda in r.variants for r in profiles.releases.values()):
-        known = sorted(
-            {v for r in profiles.releases.values() for v in r.variants if v.startswith("cu")},
-            key=lambda v: CudaVersion.parse(v),
-        )
-        raise UsageError(
-            f"--cuda {request.cuda}: no PyTorch 2.x build for CUDA {CudaVersion.parse(cuda)}",
-            "builds exist for " + ", ".join(str(CudaVersion.parse(v)) for v in known),
-        )
+    releases = _releases(torch_spec(request.torch), request.torch, profiles)
+    _check_cuda_request(cuda, request.cuda, machine, profiles)
     candidates: List[Candidate] = []
     skipped: List[str] = []
     for release in releases:
@@ -157,6 +139,29 @@ def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
             best = max(accepted, key=lambda c: (c.preferred, _variant_order(c.variant)))
             return _plan(release, best, candidates, skipped, request, machine, profiles)
     raise _nothing_fits(request, machine, profiles, candidates, skipped)
+
+
+def _check_cuda_request(cuda: str, text: str, machine: Machine, profiles: Profiles) -> None:
+    """auto needs a driver to choose for; an explicit CUDA must be one some release was built for."""
+    if (
+        cuda == "auto"
+        and machine.driver is None
+        and machine.driver_cuda is None
+        and machine.os != "darwin"
+    ):
+        raise UsageError(
+            "--cuda auto needs a driver to choose for, and none was detected",
+            "plan for another machine with --driver VERSION (and --arch sm_XX), or pick --cuda 12.6 / --cuda cpu",
+        )
+    if cuda.startswith("cu") and not any(cuda in r.variants for r in profiles.releases.values()):
+        known = sorted(
+            {v for r in profiles.releases.values() for v in r.variants if v.startswith("cu")},
+            key=CudaVersion.parse,
+        )
+        raise UsageError(
+            f"--cuda {text}: no PyTorch 2.x build for CUDA {CudaVersion.parse(cuda)}",
+            "builds exist for " + ", ".join(str(CudaVersion.parse(v)) for v in known),
+        )
 
 
 def _releases(

@@ -83,6 +83,7 @@ class VerifyResult:
     def to_dict(self) -> Dict[str, Any]:
         return {
             "schema": VERIFY_SCHEMA,
+            "host": self.host,
             "device": self.device,
             "mode": self.mode,
             "passed": self.passed,

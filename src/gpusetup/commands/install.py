@@ -80,28 +80,12 @@ def install(
     ),
 ) -> None:
     """Resolve the matching PyTorch build (torch + torchvision + torchaudio) and install it, safely."""
-    if installer not in INSTALLERS:
-        raise UsageError(
-            f"--installer {installer}: unknown installer", "one of " + ", ".join(INSTALLERS)
-        )
-    if fmt not in decide.FORMATS:
-        raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(decide.FORMATS))
-    if constraints is not None and not Path(constraints).resolve().parent.is_dir():
-        raise UsageError(f"--constraints {constraints}: its directory does not exist")
+    _check_options(installer, fmt, constraints)
     profiles = load_profiles(profiles_dir)
     request = _request(torch, cuda, packages, installer, profile, profiles)
     interpreter = target_python(python)
     env = describe_python(interpreter)
-    if (
-        profile
-        and profiles.stacks[profile].python
-        and not python_version
-        and env.version != profiles.stacks[profile].python
-    ):
-        raise UsageError(
-            f"--profile {profile} pins Python {profiles.stacks[profile].python}, the target is {env.version}",
-            "pass --python with a matching interpreter",
-        )
+    _check_stack_python(profile, profiles, env, python_version)
     nvml_driver, gpus = collect_nvml()
     machine = decide.plan_machine(
         env, nvml_driver, gpus, decide.Overrides(driver, arch, python_version, platform)
@@ -112,44 +96,56 @@ def install(
         machine,
         profiles,
     )
-    chosen = _installer(installer, env, plan)
-    argv = _argv(chosen, interpreter, env, plan)
-    if print_only:
-        print_line(
+    argv = _argv(_installer(installer, env, plan), interpreter, env, plan)
+    if print_only or fmt != "command":
+        text = (
             decide.shell_line(argv)
             if fmt == "command"
-            else decide.render_format(plan, fmt, env.version).rstrip()
+            else decide.render_format(plan, fmt, machine.python)
         )
-        return
-    if fmt != "command":
-        print_line(decide.render_format(plan, fmt, machine.python).rstrip())
+        print_line(text.rstrip())
         return
     if dry_run:
         _report(plan, argv, "planned", json_out, explain)
         _write_constraints(constraints, plan, None)
         return
-    release = profiles.releases[plan.torch]
-    if decide.already_installed(plan, env.installed, release.pypi_default):
+    if decide.already_installed(plan, env.installed, profiles.releases[plan.torch].pypi_default):
         _report(plan, argv, "already-installed", json_out, explain)
         _write_constraints(constraints, plan, env.installed)
         return
-    _report(
-        plan,
-        argv,
-        "installing",
-        json_out,
-        explain,
-        decide.changes(plan, env.installed) if env.installed else [],
-    )
+    changes = decide.changes(plan, env.installed) if env.installed else []
+    _report(plan, argv, "installing", json_out, explain, changes)
     from gpusetup.runner import run_installer
 
     run_installer(argv, to_stderr=json_out)
-    installed = _check_after(interpreter, plan, bool(gpus))
-    _write_constraints(constraints, plan, installed)
+    _write_constraints(constraints, plan, _check_after(interpreter, plan, bool(gpus)))
     if json_out:
         print_json(json.dumps(_json(plan, argv, "installed"), indent=2))
     else:
         make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
+
+
+def _check_options(installer: str, fmt: str, constraints: Optional[str]) -> None:
+    if installer not in INSTALLERS:
+        raise UsageError(
+            f"--installer {installer}: unknown installer", "one of " + ", ".join(INSTALLERS)
+        )
+    if fmt not in decide.FORMATS:
+        raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(decide.FORMATS))
+    if constraints is not None and not Path(constraints).resolve().parent.is_dir():
+        raise UsageError(f"--constraints {constraints}: its directory does not exist")
+
+
+def _check_stack_python(
+    profile: Optional[str], profiles: Profiles, env: PythonEnv, planned: Optional[str]
+) -> None:
+    """A stack that pins a Python must be installed into that Python (or planned for it)."""
+    pinned = profiles.stacks[profile].python if profile else ""
+    if pinned and not planned and env.version != pinned:
+        raise UsageError(
+            f"--profile {profile} pins Python {pinned}, the target is {env.version}",
+            "pass --python with a matching interpreter",
+        )
 
 
 def _request(

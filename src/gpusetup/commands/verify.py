@@ -90,23 +90,12 @@ def verify(
     started = time.monotonic()
     from gpusetup.render.verify import Progress
 
-    with (
-        Sampler() as sampler,
-        Progress(expected_results(devices, dtypes), sys.stderr.isatty()) as progress,
-    ):
+    progress = Progress(expected_results(devices, dtypes), sys.stderr.isatty())
+    with Sampler() as sampler, progress:
         run = run_child(interpreter, config, timeout or (1200.0 if full else 240.0), progress.event)
     if run.fatal:
         _fatal(run.fatal, interpreter)
-    by_bus = {g.pci_bus_id.upper(): g for g in gpus}
-    pcie: Dict[int, Tuple[int, int]] = {}
-    telemetry = {}
-    for dev in run.devices:
-        gpu = by_bus.get(str(dev.get("pci_bus_id", "")).upper())
-        if gpu is not None and gpu.pcie_gen_max and gpu.pcie_width_max:
-            pcie[int(dev["gpu"])] = (gpu.pcie_gen_max, gpu.pcie_width_max)
-        t = sampler.telemetry.get(gpu.pci_bus_id) if gpu is not None else None
-        if t is not None:
-            telemetry[int(dev["gpu"])] = t
+    pcie, telemetry = _by_device(run.devices, gpus, sampler.telemetry)
     rows = score(run.results, profiles, floors, pcie, telemetry)
     if run.crash:
         rows.append(_crash_row(run.crash, run.devices))
@@ -117,9 +106,29 @@ def verify(
         devices=run.devices,
         telemetry={str(k): _telemetry_summary(v) for k, v in telemetry.items()},
         seconds=time.monotonic() - started,
+        host=platform.node(),
     )
     _output(result, json_out, junit)
     raise typer.Exit(int(result.exit_code))
+
+
+def _by_device(
+    devices: List[Dict[str, Any]], gpus: List[Any], sampled: Dict[str, Any]
+) -> Tuple[Dict[int, Tuple[int, int]], Dict[int, Any]]:
+    """Each measured device's PCIe capability and NVML telemetry, matched by PCI bus id
+    (the child numbers devices as CUDA does; NVML numbers them in bus order)."""
+    by_bus = {g.pci_bus_id.upper(): g for g in gpus}
+    pcie: Dict[int, Tuple[int, int]] = {}
+    telemetry: Dict[int, Any] = {}
+    for dev in devices:
+        gpu = by_bus.get(str(dev.get("pci_bus_id", "")).upper())
+        if gpu is None:
+            continue
+        if gpu.pcie_gen_max and gpu.pcie_width_max:
+            pcie[int(dev["gpu"])] = (gpu.pcie_gen_max, gpu.pcie_width_max)
+        if gpu.pci_bus_id in sampled:
+            telemetry[int(dev["gpu"])] = sampled[gpu.pci_bus_id]
+    return pcie, telemetry
 
 
 LAUNCH_HINT = (
