@@ -286,6 +286,10 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     ],
     "device-order-differs": [(_mixed_gpus, Severity.INFO)],
     "cuda-device-missing": [(_second_gpu_invisible_to_torch, Severity.ERROR)],
+    "mode-change-pending": [
+        (_gpu(ecc_pending=False), Severity.INFO),
+        (_gpu(mig_pending=True), Severity.INFO),
+    ],
     "ld-library-path-shadowing": [(_shadowing, Severity.ERROR)],
     "cuda-compat-libs": [(_compat, Severity.WARNING)],
     "toolkit-torch-mismatch": [(_toolkit_11, Severity.WARNING)],

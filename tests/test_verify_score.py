@@ -138,6 +138,8 @@ def test_skipped_rows_pass(profiles: Profiles) -> None:
 
 def test_json_report_names_its_host(profiles: Profiles) -> None:
     """The fleet view names nodes by this field."""
-    result = VerifyResult("all", "quick", score(_raw(), profiles, Floors(), PCIE, {}), host="gpu-node-07")
+    result = VerifyResult(
+        "all", "quick", score(_raw(), profiles, Floors(), PCIE, {}), host="gpu-node-07"
+    )
     report = result.to_dict()
     assert report["host"] == "gpu-node-07" and report["schema"] == "gpusetup.verify/1"

@@ -220,3 +220,33 @@ def temperature(ctx: Context) -> Iterator[Finding]:
                 "Improve cooling (airflow, fan curve, dust) before long runs",
                 {"gpu": gpu.index, "temperature_c": temp, "slowdown_c": slowdown},
             )
+
+
+@check(mode_change_pending="an ECC or MIG mode change waits for a GPU reset or reboot")
+def pending_modes(ctx: Context) -> Iterator[Finding]:
+    for gpu in ctx.gpus:
+        changes = []
+        if (
+            gpu.ecc_pending is not None
+            and gpu.ecc_enabled is not None
+            and gpu.ecc_pending != gpu.ecc_enabled
+        ):
+            changes.append(f"ECC {'on' if gpu.ecc_pending else 'off'}")
+        if (
+            gpu.mig_pending is not None
+            and gpu.mig_enabled is not None
+            and gpu.mig_pending != gpu.mig_enabled
+        ):
+            changes.append(f"MIG {'on' if gpu.mig_pending else 'off'}")
+        if changes:
+            yield Finding(
+                "mode-change-pending",
+                Severity.INFO,
+                f"{_label(gpu)}: {' and '.join(changes)} requested, not yet in effect",
+                f"Apply it with nothing running on the GPU: sudo nvidia-smi -r -i {gpu.index} (or reboot)",
+                {
+                    "gpu": gpu.index,
+                    "ecc": [gpu.ecc_enabled, gpu.ecc_pending],
+                    "mig": [gpu.mig_enabled, gpu.mig_pending],
+                },
+            )
