@@ -41,7 +41,8 @@ class Row:
     skipped: bool = False
     seconds: float = 0.0
     size: Dict[str, Any] = field(default_factory=dict)
-    error: Optional[float] = None
+    error: Optional[float] = None  # relative Frobenius error vs fp64
+    worst: Optional[float] = None  # largest single error vs fp64, in RMS units of the reference
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class Row:
             "seconds": self.seconds,
             "size": self.size,
             "error_vs_fp64": self.error,
+            "worst_error_vs_rms": self.worst,
         }
 
 
@@ -155,6 +157,7 @@ def row_from_raw(r: Dict[str, Any]) -> Row:
         seconds=float(r.get("seconds") or 0.0),
         size=dict(r.get("size") or {}),
         error=r.get("error"),
+        worst=r.get("worst_vs_rms"),
     )
 
 
