@@ -64,9 +64,11 @@ def reference_seconds(fn: Callable[[], Any], device: str) -> Dict[str, float]:
                 import triton.testing
             except ImportError:
                 return found
-            found["triton do_bench"] = (
-                triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median") / 1000.0
-            )
+            try:
+                ms = triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median")
+            except TypeError:  # older triton: no return_mode (returns the mean)
+                ms = triton.testing.do_bench(fn, warmup=100, rep=500)
+            found["triton do_bench"] = float(ms) / 1000.0
     return found
 
 
