@@ -43,8 +43,10 @@ def test_action_runs_doctor_strict_verify_junit_and_writes_a_summary() -> None:
     )
     script = "\n".join(str(step.get("run", "")) for step in action["runs"]["steps"])
     assert (
-        "gpusetup doctor $strict" in script and "gpusetup verify" in script and "--junit" in script
+        "gpusetup doctor --json" in script
+        and "doctor --facts gpusetup-doctor.json $strict" in script
     )
+    assert "gpusetup verify" in script and "--junit" in script
     assert "GITHUB_STEP_SUMMARY" in script and "gpusetup report --markdown" in script
     assert any(
         str(step.get("uses", "")).startswith("actions/upload-artifact")
