@@ -33,7 +33,9 @@ def verify(
     ),
     full: bool = typer.Option(False, "--full", help="Larger sizes, more samples, every dtype."),
     quick: bool = typer.Option(
-        False, "--quick", help="The default: the whole run in about 20 s on an H100."
+        False,
+        "--quick",
+        help="The default: short sizes and samples (goal: the whole run within 20 s on an H100).",
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the JSON report (gpusetup.verify/1)."
