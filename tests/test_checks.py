@@ -325,6 +325,16 @@ def test_mutation_triggers_finding(
     assert found[0].fix and found[0].title and "\n" not in found[0].title
 
 
+def test_torch_missing_in_gpusetups_own_tool_env_points_at_python(
+    h100: Facts, profiles: Profiles
+) -> None:
+    h100.torch = TorchFacts(
+        status="missing", python="/home/me/.local/share/pipx/venvs/gpusetup/bin/python"
+    )
+    (finding,) = [f for f in run_checks(Context(h100, profiles)) if f.id == "torch-missing"]
+    assert "gpusetup doctor --python" in finding.fix
+
+
 def test_ignore_drops_a_finding(h100: Facts, profiles: Profiles) -> None:
     _blackwell(h100)
     assert [f.id for f in run_checks(Context(h100, profiles), ignore=["arch-not-in-build"])] == []

@@ -15,6 +15,11 @@ ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _REINSTALL = "gpusetup install --cuda auto"
 
 
+def _is_tool_env(python: str) -> bool:
+    """An interpreter of pipx's or uv's tool environments (gpusetup's own, not the user's project)."""
+    return any(part in python for part in ("/pipx/venvs/", "/uv/tools/", "/.local/share/pipx/"))
+
+
 def _python(ctx: Context) -> str:
     return ctx.facts.torch.python or "python"
 
@@ -37,11 +42,17 @@ def torch_presence(ctx: Context) -> Iterator[Finding]:
             {**evidence, "status": torch.status},
         )
     elif torch.status == "missing":
+        fix = f"{_REINSTALL} --python {_python(ctx)}   (or, without a GPU: gpusetup install --cuda cpu)"
+        if _is_tool_env(_python(ctx)):
+            fix = (
+                "gpusetup runs in its own pipx/uv-tool environment: probe your project's interpreter "
+                "instead: gpusetup doctor --python /path/to/venv/bin/python"
+            )
         yield Finding(
             "torch-missing",
             ERROR if ctx.has_nvidia_gpu else WARNING,
             f"torch is not installed in {_python(ctx)}",
-            f"{_REINSTALL} --python {_python(ctx)}   (or, without a GPU: gpusetup install --cuda cpu)",
+            fix,
             evidence,
         )
     elif torch.status == "import-error":
