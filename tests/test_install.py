@@ -220,17 +220,18 @@ def test_constraints_pin_the_build() -> None:
 # ---- a real pip run against a local index ---------------------------------------------------
 
 
+# Stand-ins for 2.6.0 and 2.7.0: releases with wheels for every Python CI runs (3.9 to 3.13).
 @pytest.fixture(scope="module")
 def local_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index = tmp_path_factory.mktemp("index")
-    build_wheel(index, "torch", "2.4.1+cu121", stand_in_torch("2.4.1+cu121", "12.1"))
+    build_wheel(index, "torch", "2.6.0+cu124", stand_in_torch("2.6.0+cu124", "12.4"))
     build_wheel(
         index,
         "torchvision",
-        "0.19.1+cu121",
-        {"torchvision/__init__.py": '__version__ = "0.19.1+cu121"\n'},
+        "0.21.0+cu124",
+        {"torchvision/__init__.py": '__version__ = "0.21.0+cu124"\n'},
     )
-    build_wheel(index, "torch", "2.4.0+cu121", stand_in_torch("2.4.0+cu121", "12.1", broken=True))
+    build_wheel(index, "torch", "2.7.0+cu126", stand_in_torch("2.7.0+cu126", "12.6", broken=True))
     return index
 
 
@@ -240,8 +241,8 @@ def site_profiles(tmp_path_factory: pytest.TempPathFactory, local_index: Path) -
     url = local_index.as_uri()
     (directory / "site.yaml").write_text(
         "schema: gpusetup.profiles/1\nkind: stacks\nstacks:\n"
-        f"  - name: site\n    torch: '2.4.1'\n    cuda: cu121\n    packages: [torch, torchvision]\n    index_url: {url}\n"
-        f"  - name: broken\n    torch: '2.4.0'\n    cuda: cu121\n    packages: [torch]\n    index_url: {url}\n"
+        f"  - name: site\n    torch: '2.6.0'\n    cuda: cu124\n    packages: [torch, torchvision]\n    index_url: {url}\n"
+        f"  - name: broken\n    torch: '2.7.0'\n    cuda: cu126\n    packages: [torch]\n    index_url: {url}\n"
     )
     return directory
 
@@ -287,14 +288,14 @@ def test_real_install_is_idempotent_and_pins(
         str(constraints),
     )
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "installed torch 2.4.1 (cu121)" in first.stdout
+    assert "installed torch 2.6.0 (cu124)" in first.stdout
     looking = [line for line in first.stdout.splitlines() if line.startswith("Looking in indexes:")]
     # pip lists every index it will use; the machine's pip.conf adds others, which must not appear.
     assert looking == [f"Looking in indexes: {local_index.as_uri()}"]
     assert "Looking in links" not in first.stdout
     assert constraints.read_text().splitlines()[1:] == [
-        "torch==2.4.1+cu121",
-        "torchvision==0.19.1+cu121",
+        "torch==2.6.0+cu124",
+        "torchvision==0.21.0+cu124",
     ]
     second = _gpusetup(
         "install", "--profiles", str(site_profiles), "--profile", "site", "--python", venv, "--json"
