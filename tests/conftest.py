@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -52,16 +50,6 @@ def facts_fixture(name: str) -> Facts:
 @pytest.fixture
 def h100() -> Facts:
     return facts_fixture("handmade-h100-sxm-cu124.json")
-
-
-@pytest.fixture
-def write_json(tmp_path: Path) -> Callable[[object], str]:
-    def write(data: object, name: str = "data.json") -> str:
-        path = tmp_path / name
-        path.write_text(json.dumps(data))
-        return str(path)
-
-    return write
 
 
 def make_runner() -> CliRunner:

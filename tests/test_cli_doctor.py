@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -97,9 +96,7 @@ def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
         ),
     ],
 )
-def test_bad_facts_files_exit_2(
-    content: str, message: str, write_json: Callable[[object], str], tmp_path: Path
-) -> None:
+def test_bad_facts_files_exit_2(content: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "facts.json"
     path.write_text(content)
     result = runner.invoke(app, ["doctor", "--facts", str(path)])

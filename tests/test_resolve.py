@@ -36,10 +36,6 @@ def _python_for(profiles: Profiles, version: str) -> str:
     return profiles.releases[version].python.min
 
 
-def _cu(cuda: str) -> Machine:
-    return Machine(python="3.11")
-
-
 @pytest.mark.parametrize(
     ("version", "label", "command"), PIP_ROWS, ids=[f"{v}-{lbl}" for v, lbl, _ in PIP_ROWS]
 )

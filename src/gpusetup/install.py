@@ -15,7 +15,6 @@ from gpusetup.facts.pyenv import PythonEnv
 from gpusetup.resolve import Machine, Plan
 from gpusetup.versions import (
     ComputeCapability,
-    CudaVersion,
     DriverVersion,
     optional_cuda,
     optional_driver,
@@ -189,7 +188,3 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
             *[f"    - {p}" for p in plan.packages],
         ]
     return "\n".join(lines) + "\n"
-
-
-def cuda_of(variant: str) -> Optional[CudaVersion]:
-    return CudaVersion.parse(variant) if variant.startswith("cu") else None

@@ -140,10 +140,6 @@ class ComputeCapability:
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
 
-    @property
-    def sm(self) -> str:
-        return f"sm_{self.code}"
-
 
 def optional_cuda(text: Optional[str]) -> Optional[CudaVersion]:
     """Parse a CUDA version that may be missing or malformed in recorded facts."""

@@ -9,7 +9,7 @@ import typer
 
 from gpusetup.commands.edge import cli_edge
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, target_python
-from gpusetup.render.console import make_console, print_json, print_line
+from gpusetup.render.console import make_console, print_line
 
 
 @cli_edge
@@ -59,7 +59,7 @@ def doctor(
         facts = collect_facts(interpreter, run_probe=not no_probe, probe_timeout=timeout)
     report = diagnose(facts, profiles, ignore, strict)
     if json_out:
-        print_json(json.dumps(report.to_dict(), indent=2))
+        print_line(json.dumps(report.to_dict(), indent=2))
     else:
         render_doctor(report, make_console())
     raise typer.Exit(int(report.exit_code))

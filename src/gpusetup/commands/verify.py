@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import typer
 from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
 from gpusetup.facts.probe import target_python
-from gpusetup.render.console import make_console, print_json
+from gpusetup.render.console import make_console, print_line
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
@@ -348,12 +349,9 @@ def _crash_row(message: str, devices: List[Dict[str, Any]]) -> Any:
 def _telemetry_summary(t: Any) -> Dict[str, Any]:
     from gpusetup.checks.health import reason_names
 
-    def mid(values: List[float]) -> Optional[float]:
-        return sorted(values)[len(values) // 2] if values else None
-
     return {
         "samples": t.samples,
-        "sm_clock_mhz_median": mid(t.sm_clock_mhz),
+        "sm_clock_mhz_median": statistics.median(t.sm_clock_mhz) if t.sm_clock_mhz else None,
         "power_w_max": max(t.power_w) if t.power_w else None,
         "temperature_c_max": max(t.temperature_c) if t.temperature_c else None,
         "clock_event_reasons": reason_names(t.reasons),
@@ -369,6 +367,6 @@ def _output(result: Any, json_out: bool, junit: Optional[str]) -> None:
     if junit is not None:
         Path(junit).write_text(junit_xml(result), encoding="utf-8")
     if json_out:
-        print_json(json.dumps(result.to_dict(), indent=2))
+        print_line(json.dumps(result.to_dict(), indent=2))
     else:
         render_verify(result, make_console())

@@ -50,7 +50,7 @@ def collect_host(root: str = "/", environ: Optional[Mapping[str, str]] = None) -
         machine=platform.machine(),
         distro=_distro(base),
         python=f"{sys.executable} ({platform.python_version()})",
-        env={k: env[k] for k in RELEVANT_ENV if k in env},
+        env=relevant_env(env),
     )
     facts.is_wsl = _is_wsl(base, env)
     if facts.is_wsl:

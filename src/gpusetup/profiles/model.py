@@ -73,9 +73,6 @@ def _check_version(text: str, field: str) -> None:
         raise ValueError(f"{field}: not a valid version: {text!r}") from None
 
 
-_VARIANT_NAMES = ("cpu", "cu", "rocm")
-
-
 def check_variant(name: str, field: str = "variants") -> None:
     if name == "cpu":
         return

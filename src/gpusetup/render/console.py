@@ -23,13 +23,8 @@ def make_console(stderr: bool = False) -> Console:
     )
 
 
-def print_json(text: str) -> None:
-    """JSON goes to stdout untouched by rich (no wrapping, no markup)."""
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def print_line(text: str) -> None:
+    """Plain text (JSON too) to stdout, untouched by rich: no wrapping, no markup."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
