@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 import torch.utils.benchmark as tbench
 
+from gpusetup.bench._bench_child import set_tf32
 from gpusetup.bench.runner import run_child
 
 GOAL = 0.03
@@ -31,8 +32,7 @@ def operation(result: Dict[str, Any], device: str) -> Optional[Tuple[Callable[[]
     }
     size, dtype = result["size"], result["dtype"]
     if device != "cpu":
-        torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
-        torch.backends.cudnn.allow_tf32 = dtype == "tf32"
+        set_tf32(torch, dtype == "tf32")  # the same precision flags as verify's child sets
         torch.backends.cudnn.benchmark = True
     if result["benchmark"] == "matmul" and dtype in kind:
         n = size["n"]

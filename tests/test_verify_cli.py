@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -22,9 +24,34 @@ from tests.fakes.stub_envs import make_env
 
 runner = make_runner()
 torch_needed = pytest.mark.skipif(
-    "torch" not in sys.modules and __import__("importlib").util.find_spec("torch") is None,
+    "torch" not in sys.modules and importlib.util.find_spec("torch") is None,
     reason="needs CPU torch (pip install torch==2.13.0)",
 )
+
+
+def _cpu_fp8() -> bool:
+    """Whether this torch has a CPU fp8 GEMM, asked in a child (this process never imports torch)."""
+    probe = (
+        "import torch; one, t = torch.ones(()), torch.zeros(16, 16).to(torch.float8_e4m3fn); "
+        "torch._scaled_mm(t, t.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)"
+    )
+    if importlib.util.find_spec("torch") is None:
+        return False
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+
+
+cpu_fp8_needed = pytest.mark.skipif(not _cpu_fp8(), reason="this torch has no CPU fp8 GEMM")
+
+
+@pytest.mark.slow
+@torch_needed
+@cpu_fp8_needed
+def test_cpu_fp8_matmul_is_checked_against_fp64() -> None:
+    result = runner.invoke(app, ["verify", "--device", "cpu", "--dtype", "fp8", "--json"])
+    assert result.exit_code == 0, result.output
+    (fp8,) = [r for r in json.loads(result.stdout)["results"] if r["benchmark"] == "matmul"]
+    assert fp8["dtype"] == "fp8" and fp8["value"] > 0 and fp8["ok"]
+    assert 0 < fp8["error_vs_fp64"] < 0.01  # bf16 output rounding, well inside the 5e-2 tolerance
 
 
 @pytest.mark.slow
@@ -57,7 +84,7 @@ def test_cpu_path_end_to_end(tmp_path: Path) -> None:
             "ok",
             "reason",
         }
-        if r["benchmark"] in ("matmul", "conv-fwd"):
+        if r["benchmark"] in ("matmul", "conv-fwd", "conv-bwd"):
             assert r["error_vs_fp64"] < 0.03
     suites = ET.parse(junit).getroot()
     assert suites.tag == "testsuites"
@@ -76,10 +103,14 @@ def test_cpu_path_end_to_end(tmp_path: Path) -> None:
         # the same wrong value in both runs: only the comparison with fp64 can see it
         ("matmul:fp32", None, "relative error"),
         ("conv-fwd:bf16", None, "relative error"),
+        ("conv-bwd:fp32", None, "relative error"),
         # at a GPU-like size a norm over 512k values dilutes one error; the element check does not
         ("matmul:bf16", 2048, "off by"),
         # a wrong value in one run only: the repeat must differ
         ("matmul:bf16:once", None, "repeated gave different bits"),
+        # fp8 runs through torch._scaled_mm, which CPU builds of torch 2.6+ also have
+        pytest.param("matmul:fp8", None, "relative error", marks=cpu_fp8_needed),
+        pytest.param("matmul:fp8:once", None, "repeated gave different bits", marks=cpu_fp8_needed),
     ],
 )
 def test_planted_corruption_is_caught(

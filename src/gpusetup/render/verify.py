@@ -26,10 +26,9 @@ def render_verify(result: VerifyResult, console: Console) -> None:
         )
     table = Table(box=None, header_style="bold")
     first = "slowest rank" if result.mode == "collectives" else "gpu"
-    for column in (first, "benchmark", "dtype", "value", "% peak", "floor", "", "note"):
-        table.add_column(
-            column, justify="right" if column in ("value", "% peak", "floor") else "left"
-        )
+    numbers = ("value", "% peak", "floor", "err vs fp64")
+    for column in (first, "benchmark", "dtype", *numbers, "", "note"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for row in result.rows:
         status = (
             Text("skip", style="dim")
@@ -43,6 +42,7 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             "-" if row.value is None else f"{row.value:,.4g} {row.unit}",
             "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
             "-" if row.floor is None else f"{row.floor:,.4g}",
+            "-" if row.error is None else f"{row.error:.1e}",
             status,
             row.reason,
         )
