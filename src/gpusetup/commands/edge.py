@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 import traceback
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import typer
 
@@ -21,18 +25,43 @@ class _State:
 STATE = _State()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `timeout`), raised like Ctrl-C so that child processes are ended."""
+
+
+def _raise_terminated(signum: int, frame: Optional[FrameType]) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM unwinds it like Ctrl-C instead of killing it on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cli_edge(fn: F) -> F:
     """Wrap a command: GpusetupError -> its exit code; anything else -> exit 4 (traceback with --debug)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return fn(*args, **kwargs)
         except typer.Exit:
             raise
         except GpusetupError as err:
             print_error(err.message, err.hint)
             raise typer.Exit(int(err.exit_code)) from None
+        except Terminated:
+            print_error("terminated")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             print_error("interrupted")
             raise typer.Exit(130) from None

@@ -57,6 +57,9 @@ def run(
         _kill_group(proc)
         out, err_text = proc.communicate()
         return ProcessResult(None, out, err_text, time.monotonic() - started, timed_out=True)
+    except BaseException:
+        _kill_group(proc)  # Ctrl-C or SIGTERM: the child has its own session, so take it along
+        raise
     return ProcessResult(proc.returncode, out, err_text, time.monotonic() - started)
 
 
@@ -132,6 +135,9 @@ def stream(
         for line in proc.stdout:
             on_line(line.rstrip("\n"))
         proc.wait()
+    except BaseException:
+        kill()  # Ctrl-C or SIGTERM: a benchmark left running would hold the GPU
+        raise
     finally:
         timer.cancel()
     reader.join(timeout=5)
