@@ -70,7 +70,9 @@ for f in doctor.get("findings", []):
     print(f"  doctor {f['severity']:<7} {f['id']}")
 for mode in ("quick", "full"):
     report = load(f"verify-{mode}")
-    print(f"verify --{mode}: passed={report.get('passed')} seconds={report.get('seconds')}")
+    startup = [d.get("startup_seconds") for d in report.get("devices", [])]
+    print(f"verify --{mode}: passed={report.get('passed')} seconds={report.get('seconds')} "
+          f"(benchmark child start-up: torch import + CUDA init {startup} s)")
     for r in report.get("results", []):
         frac = r.get("fraction_of_peak")
         err = r.get("error_vs_fp64")
@@ -82,6 +84,10 @@ for name in ("accuracy", "verify-quick-text"):
     print(path.read_text() if path.exists() else f"no {name} output")
 steps = (out / "steps.txt").read_text()
 print(steps)
+for line in steps.splitlines():  # the goal: the whole quick run, process start-up included, <= 20 s
+    if line.startswith("verify-quick"):
+        took = float(line.split("seconds=")[1].split()[0])
+        print(f"{line.split()[0]}: {took:.1f} s wall, goal <= 20 s: {'met' if took <= 20 else 'MISSED'}")
 for line in steps.splitlines():  # why a step failed: the end of its stderr
     label, code = line.split()[0], line.split()[1]
     failed = code not in ("exit=0", "exit=1") or not (out / f"{label}.out").read_text().strip()

@@ -64,6 +64,8 @@ def test_cpu_path_end_to_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["schema"] == "gpusetup.verify/1" and report["passed"] is True
+    (cpu,) = report["devices"]
+    assert 0 < cpu["startup_seconds"] < report["seconds"]  # torch import: part of the time budget
     names = {(r["benchmark"], r["dtype"]) for r in report["results"]}
     assert {
         ("matmul", "fp32"),

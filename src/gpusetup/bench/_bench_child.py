@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+STARTED = time.perf_counter()  # start-up (torch import, CUDA init) is part of verify's time budget
 LOCK = threading.Lock()
 MARK = "GPUSETUP-"
 # Largest acceptable relative error (Frobenius norm, against fp64) per dtype. Each is about
@@ -172,6 +173,7 @@ def measure_device(torch, device, config, step):
             gpu
         )  # the current device is per thread: make this thread's its own GPU
     info = describe(torch, device, gpu)
+    info["startup_seconds"] = round(time.perf_counter() - STARTED, 3)
     emit("DEVICE", info)
     bench = Bench(torch, device, gpu, mode, info["name"], config)
     dtypes = config.get("dtypes", ["fp32", "tf32", "fp16", "bf16", "fp8"])
