@@ -16,7 +16,7 @@ from gpusetup.commands.verify import verify
 
 EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
 --strict; a failed verify or install) · 2 bad usage or input · 3 the machine lacks what the command
-needs (no GPU, no torch) · 4 internal error (the traceback only with --debug)."""
+needs (no GPU, no torch) · 4 internal error (the traceback only with --debug) · 130 Ctrl-C, 143 SIGTERM."""
 
 app = typer.Typer(
     name="gpusetup",
