@@ -469,7 +469,7 @@ class Bench:
             "conv-fwd",
             dtype,
             (first, second),
-            lambda rows: torch.nn.functional.conv2d(x[:rows].double(), w.double(), padding=1),
+            lambda rows: torch.nn.functional.conv2d(fp64(x[:rows]), fp64(w), padding=1),
             flops / seconds / 1e12,
             dict(size, iters=iters),
             started,
@@ -482,10 +482,10 @@ class Bench:
         self.plant("conv-bwd", dtype, dx, dw)
         # The weight gradient sums over the whole batch, so its reference needs the whole batch.
         with torch.enable_grad():
-            x64 = x.detach().double().requires_grad_(True)
-            w64 = w.detach().double().requires_grad_(True)
+            x64 = fp64(x.detach()).requires_grad_(True)
+            w64 = fp64(w.detach()).requires_grad_(True)
             out64 = torch.nn.functional.conv2d(x64, w64, padding=1)
-            expected = torch.autograd.grad(out64, (x64, w64), grad.double())
+            expected = torch.autograd.grad(out64, (x64, w64), fp64(grad))
         checks = [
             check_against_fp64(torch, got, lambda rows, e=e: e[:rows], rows=got.shape[0])
             for got, e in zip((dx, dw), expected)
@@ -658,6 +658,11 @@ def fp8_missing(torch, gpu):
     except Exception as err:  # older CPU builds have no fp8 kernel
         return "no CPU fp8 GEMM in torch %s (%s)" % (torch.__version__, type(err).__name__)
     return ""
+
+
+def fp64(tensor):
+    """An fp64 copy in the default (NCHW) layout: the reference takes the plainest path on any backend."""
+    return tensor.double().contiguous()
 
 
 def check_against_fp64(torch, result, reference_rows, rows=256):
