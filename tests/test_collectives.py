@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Dict
 
 import pytest
@@ -35,7 +36,21 @@ def _env(**extra: str) -> Dict[str, str]:
     return env
 
 
-def test_two_ranks_under_torchrun() -> None:
+@pytest.fixture(params=["with numpy", "without numpy"])
+def rank_env(request: pytest.FixtureRequest, tmp_path: Path) -> Dict[str, str]:
+    """torch does not depend on numpy: the ranks must exchange their results without it."""
+    if request.param == "with numpy":
+        return _env()
+    hidden = tmp_path / "no-numpy"
+    (hidden / "numpy").mkdir(parents=True)
+    (hidden / "numpy" / "__init__.py").write_text(
+        "raise ModuleNotFoundError('numpy is hidden by the test', name='numpy')\n"
+    )
+    path = os.pathsep.join(p for p in (str(hidden), os.environ.get("PYTHONPATH", "")) if p)
+    return _env(PYTHONPATH=path)
+
+
+def test_two_ranks_under_torchrun(rank_env: Dict[str, str]) -> None:
     argv = [
         sys.executable,
         "-m",
@@ -54,7 +69,7 @@ def test_two_ranks_under_torchrun() -> None:
         "--timeout",
         "90",
     ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=_env())
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=rank_env)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["mode"] == "collectives" and report["passed"] is True

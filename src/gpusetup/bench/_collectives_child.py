@@ -95,23 +95,42 @@ def main():
         for op in ("all_reduce", "all_gather", "reduce_scatter"):
             for size in SIZES[mode]:
                 measured.append(measure(torch, dist, op, size, world, rank, device, ITERS[mode]))
-        everyone = [None] * world
-        dist.all_gather_object(everyone, {"who": me, "measured": measured})
+        everyone = all_gather_json(torch, dist, {"who": me, "measured": measured}, world, device)
     except Exception as err:
+        text = "%s: %s" % (type(err).__name__, (str(err).splitlines() or [""])[0][:160])
+        if any(
+            w in text.lower() for w in ("timeout", "timed out", "connection", "reset", "closed")
+        ):
+            text += (
+                " (a peer rank died, hangs, or the network between ranks is down; "
+                "the wait ended after %.0f s)" % timeout
+            )
         emit(
             "FATAL",
-            {
-                "kind": "collective-failed",
-                "error": "rank %d on %s: %s: %s (a peer rank died, hangs, or the network between "
-                "ranks is down; the wait ended after %.0f s)"
-                % (rank, me["host"], type(err).__name__, str(err).splitlines()[0][:160], timeout),
-            },
+            {"kind": "collective-failed", "error": "rank %d on %s: %s" % (rank, me["host"], text)},
         )
         os._exit(0)  # do not wait in the process-group teardown for peers that are gone
     if rank == 0:
         report(everyone, world)
     emit("DONE", {"rank": rank})
     dist.destroy_process_group()
+
+
+def all_gather_json(torch, dist, payload, world, device):
+    """Every rank's payload, in rank order.
+
+    Not dist.all_gather_object: it decodes through numpy, which torch does not depend on.
+    """
+    data = json.dumps(payload).encode("utf-8")
+    size = torch.tensor([len(data)], dtype=torch.long, device=device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    lengths = [int(s.item()) for s in sizes]
+    mine = torch.zeros(max(lengths), dtype=torch.uint8, device=device)
+    mine[: len(data)] = torch.tensor(list(data), dtype=torch.uint8, device=device)
+    gathered = [torch.empty_like(mine) for _ in range(world)]
+    dist.all_gather(gathered, mine)
+    return [json.loads(bytes(t[:n].tolist())) for t, n in zip(gathered, lengths)]
 
 
 def measure(torch, dist, op, size, world, rank, device, iters):
