@@ -168,10 +168,8 @@ def run_device(torch, device, config, step):
 def measure_device(torch, device, config, step):
     mode = "cpu" if device == "cpu" else config.get("mode", "quick")
     gpu = -1 if device == "cpu" else int(device.split(":")[1])
-    if gpu >= 0:
-        torch.cuda.set_device(
-            gpu
-        )  # the current device is per thread: make this thread's its own GPU
+    if gpu >= 0:  # the current device is per thread: make it this thread's own GPU
+        torch.cuda.set_device(gpu)
     info = describe(torch, device, gpu)
     info["startup_seconds"] = round(time.perf_counter() - STARTED, 3)
     emit("DEVICE", info)
@@ -641,16 +639,10 @@ def fp8_missing(torch, gpu):
     if not hasattr(torch, "_scaled_mm"):
         return "this torch has no torch._scaled_mm"
     if gpu >= 0:
-        major, minor = torch.cuda.get_device_capability(gpu)
-        return (
-            ""
-            if (major, minor) >= (8, 9)
-            else "fp8 GEMMs need sm_89+, this is sm_%d%d"
-            % (
-                major,
-                minor,
-            )
-        )
+        capability = torch.cuda.get_device_capability(gpu)
+        if capability < (8, 9):
+            return "fp8 GEMMs need sm_89+, this is sm_%d%d" % capability
+        return ""
     try:
         tiny = torch.zeros(16, 16).to(torch.float8_e4m3fn)
         one = torch.ones(())
