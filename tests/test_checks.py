@@ -78,6 +78,11 @@ def _torch(**values: object) -> Mutation:
     return apply
 
 
+def _numpy2_beside_torch_2_2(f: Facts) -> None:
+    f.torch.version, f.torch.numpy_status = "2.2.2+cu121", "broken"
+    f.torch.numpy_version, f.torch.numpy_error = "2.1.3", "RuntimeError: Numpy is not available"
+
+
 def _old_driver(f: Facts) -> None:
     f.driver.version, f.driver.cuda_version = "470.256.02", "11.4"
 
@@ -295,6 +300,14 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "toolkit-torch-mismatch": [(_toolkit_11, Severity.WARNING)],
     "cuda-home-missing": [(_cuda_home_nowhere, Severity.WARNING)],
     "toolkit-newer-than-driver": [(_toolkit_newer, Severity.WARNING)],
+    "numpy-missing": [(_torch(numpy_status="missing", numpy_version=None), Severity.WARNING)],
+    "numpy-incompatible": [
+        (_numpy2_beside_torch_2_2, Severity.ERROR),
+        (
+            _torch(numpy_status="broken", numpy_error="ImportError: numpy.core.multiarray failed"),
+            Severity.ERROR,
+        ),
+    ],
 }
 
 
@@ -375,3 +388,26 @@ def test_every_fixture_diagnoses_without_crashing(path: object, profiles: Profil
     facts = facts_fixture(path.name)  # type: ignore[attr-defined]
     for finding in run_checks(Context(facts, profiles)):
         assert finding.id in all_ids()
+
+
+@pytest.mark.parametrize(
+    ("torch_version", "status", "wanted"),
+    [
+        ("2.2.2+cu121", "broken", 'pip install "numpy<2"'),  # built for NumPy 1.x: pin numpy
+        (
+            "2.2.2+cu121",
+            "missing",
+            'pip install "numpy<2"',
+        ),  # do not install a NumPy 2 it can't use
+        ("2.4.1+cu124", "missing", "pip install numpy"),
+        ("2.4.1+cu124", "broken", "pip install --force-reinstall numpy"),  # numpy itself is broken
+    ],
+)
+def test_numpy_fix_follows_the_torch_release(
+    torch_version: str, status: str, wanted: str, h100: Facts, profiles: Profiles
+) -> None:
+    h100.torch.version, h100.torch.numpy_status = torch_version, status
+    (found,) = [f for f in run_checks(Context(h100, profiles)) if f.id.startswith("numpy-")]
+    assert found.fix.startswith(f"/opt/venv/bin/python -m {wanted}")
+    if torch_version.startswith("2.2") and status == "broken":
+        assert "torch >= 2.3.0" in found.fix and found.evidence["source"].startswith("https://")

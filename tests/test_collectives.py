@@ -14,6 +14,7 @@ from typing import Dict
 import pytest
 
 from tests.conftest import make_runner
+from tests.fakes.stub_envs import NUMPY_HIDDEN
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.slow
@@ -43,9 +44,7 @@ def rank_env(request: pytest.FixtureRequest, tmp_path: Path) -> Dict[str, str]:
         return _env()
     hidden = tmp_path / "no-numpy"
     (hidden / "numpy").mkdir(parents=True)
-    (hidden / "numpy" / "__init__.py").write_text(
-        "raise ModuleNotFoundError('numpy is hidden by the test', name='numpy')\n"
-    )
+    (hidden / "numpy" / "__init__.py").write_text(NUMPY_HIDDEN)
     path = os.pathsep.join(p for p in (str(hidden), os.environ.get("PYTHONPATH", "")) if p)
     return _env(PYTHONPATH=path)
 

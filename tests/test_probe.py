@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Dict
@@ -10,7 +11,7 @@ import pytest
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.probe import probe_torch, target_python
-from tests.fakes.stub_envs import make_env
+from tests.fakes.stub_envs import NUMPY_HIDDEN, NUMPY_WITHOUT_C_API, make_env
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +78,23 @@ def test_real_cpu_torch() -> None:
     assert facts.status == "ok" and facts.version and facts.version.startswith("2.")
     assert facts.cuda_build is None and facts.cuda_available is False
     assert any(d.name == "torch" for d in facts.distributions)
+    assert facts.numpy_status == ("ok" if importlib.util.find_spec("numpy") else "missing")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs CPU torch")
+@pytest.mark.parametrize(
+    ("numpy_source", "status"), [(NUMPY_HIDDEN, "missing"), (NUMPY_WITHOUT_C_API, "broken")]
+)
+def test_real_torch_beside_a_missing_or_unusable_numpy(
+    numpy_source: str, status: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text(numpy_source)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    facts = probe_torch(sys.executable)
+    assert facts.status == "ok" and facts.numpy_status == status
+    if status == "broken":  # torch's import warned "Failed to initialize NumPy"; .numpy() raises
+        assert facts.numpy_version == "2.0.0" and "Numpy is not available" in facts.numpy_error
 
 
 @pytest.mark.parametrize("bad", ["/nonexistent/python", "/", "/etc/hostname", "/bin/ls"])

@@ -57,6 +57,15 @@ def test_no_companion_is_invented_past_what_pypi_has(profiles: Profiles) -> None
     assert "torchvision" not in profiles.releases["2.15.0"].companions
 
 
+def test_numpy2_boundary_is_cited_and_splits_the_releases(profiles: Profiles) -> None:
+    rule = profiles.numpy
+    assert rule is not None and rule.source.startswith("https://github.com/pytorch/pytorch/issues/")
+    numpy1 = [r.torch for r in profiles.releases.values() if rule.torch_needs_numpy1(r.torch)]
+    assert numpy1 and all(v.startswith(("2.0.", "2.1.", "2.2.")) for v in numpy1)
+    assert rule.torch_needs_numpy1("2.2.2+cu121") and not rule.torch_needs_numpy1("2.3.0+cu121")
+    assert not rule.torch_needs_numpy1("2.4.0a0+git1234") and not rule.torch_needs_numpy1("garbage")
+
+
 def test_unconfirmed_releases_say_why(profiles: Profiles) -> None:
     for release in profiles.releases.values():
         if not release.confirmed:

@@ -68,6 +68,18 @@ TORCH_HANGS = "import time\ntime.sleep(3600)\n"
 TORCH_EXITS_SILENTLY = "import os\nos._exit(0)\n"
 TORCH_SEGFAULTS = "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"
 
+# numpy beside a real torch: absent (what torch's own import sees when it is not installed), or present
+# but without the C API torch loads, as with torch wheels built for NumPy 1.x beside NumPy 2.
+NUMPY_HIDDEN = "raise ModuleNotFoundError('numpy is hidden by the test', name='numpy')\n"
+NUMPY_WITHOUT_C_API = """
+__version__ = "2.0.0"
+class _Anything:
+    def __init__(self, *args, **kwargs):
+        pass
+def __getattr__(name):
+    return type(name, (_Anything,), {})
+"""
+
 STUBS: Dict[str, Dict[str, str]] = {
     "cpu": {"torch": TORCH_CPU},
     "old-cuda": {"torch": TORCH_OLD_CUDA, "torchvision": TORCHVISION_BROKEN},

@@ -464,3 +464,50 @@ def device_missing(ctx: Context) -> Iterator[Finding]:
             "CUDA init needs a reset (sudo nvidia-smi -r -i <index>) or a reboot",
             {"missing": [g.pci_bus_id for g in missing], "torch_devices": list(seen)},
         )
+
+
+@check(
+    numpy_missing="numpy is not installed beside torch",
+    numpy_incompatible="torch cannot use the installed numpy (NumPy 2 beside a torch built for 1.x)",
+)
+def numpy_bridge(ctx: Context) -> Iterator[Finding]:
+    torch = ctx.facts.torch
+    if not ctx.torch_ok or torch.numpy_status in (None, "ok"):
+        return
+    rule = ctx.profiles.numpy
+    needs_numpy1 = bool(rule and torch.version and rule.torch_needs_numpy1(torch.version))
+    pip = f"{_python(ctx)} -m pip install"
+    evidence = {
+        "torch": torch.version,
+        "numpy": torch.numpy_version,
+        "error": torch.numpy_error,
+        "source": rule.source if rule and needs_numpy1 else None,
+    }
+    if torch.numpy_status == "missing":
+        yield Finding(
+            "numpy-missing",
+            WARNING,
+            "numpy is not installed: torch warns on import, and .numpy() and torch.from_numpy fail",
+            f'{pip} "numpy<2"' if needs_numpy1 else f"{pip} numpy",
+            evidence,
+        )
+        return
+    numpy2 = (torch.numpy_version or "").split(".")[0] not in ("", "0", "1")
+    if needs_numpy1 and numpy2 and rule is not None:
+        title = (
+            f"torch {torch.version} was built for NumPy 1.x and cannot use numpy "
+            f"{torch.numpy_version} (torch {rule.numpy2_from} is the first that can)"
+        )
+        fix = (
+            f'{pip} "numpy<2"   (or move to torch >= {rule.numpy2_from}: '
+            f"{_REINSTALL} --python {_python(ctx)})"
+        )
+    else:
+        title = (
+            "torch cannot use numpy "
+            + (torch.numpy_version or "")
+            + ": "
+            + (torch.numpy_error.splitlines()[0][:120] if torch.numpy_error else "import fails")
+        )
+        fix = f"{pip} --force-reinstall numpy   (numpy's own install is broken)"
+    yield Finding("numpy-incompatible", ERROR, title, fix, evidence)

@@ -111,6 +111,28 @@ def _companion(name, out):
         out[name + "_error"] = "%s: %s" % (type(err).__name__, err)
 
 
+def _numpy_bridge(torch, out):
+    """numpy beside torch: torch does not require it, and wheels built for NumPy 1.x break beside 2.x."""
+    try:
+        import numpy
+    except ImportError as err:
+        if getattr(err, "name", None) == "numpy":
+            out["numpy_status"] = "missing"
+            return
+        out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
+        return
+    except Exception as err:
+        out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
+        return
+    out["numpy_version"] = str(getattr(numpy, "__version__", "")) or None
+    try:
+        torch.zeros(1).numpy()
+    except Exception as err:  # "Numpy is not available": torch could not load numpy's C API
+        out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
+    else:
+        out["numpy_status"] = "ok"
+
+
 def _cuda_state(torch, out):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -201,6 +223,7 @@ def main():
         out["error"] = "%s: %s" % (type(err).__name__, err)
     else:
         _torch_facts(torch, out)
+        _numpy_bridge(torch, out)
         _companion("torchvision", out)
         _companion("torchaudio", out)
     out["loaded_libraries"] = _loaded_libraries()

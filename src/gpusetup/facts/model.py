@@ -186,6 +186,10 @@ class TorchFacts:
     torchvision_error: str = ""
     torchaudio_version: Optional[str] = None
     torchaudio_error: str = ""
+    # numpy beside torch: ok, missing, broken (torch cannot hand arrays to it); None: not probed
+    numpy_status: Optional[str] = None
+    numpy_version: Optional[str] = None
+    numpy_error: str = ""
     distributions: List[Distribution] = field(default_factory=list)  # every torch-family dist found
     nvidia_wheels: Dict[str, str] = field(default_factory=dict)
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)

@@ -96,6 +96,7 @@ def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
         profiles.index_base = content.index_base
         profiles.arch_sets.update(content.arch_sets)
         profiles.conda_forge = content.conda_forge or profiles.conda_forge
+        profiles.numpy = content.numpy or profiles.numpy
         for release in content.releases:
             profiles.releases[str(release.version)] = release
     elif kind == "gpus":

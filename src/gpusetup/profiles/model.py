@@ -169,6 +169,25 @@ class CondaForge:
 
 
 @dataclass(frozen=True)
+class NumpyRule:
+    """Which torch wheels can use NumPy 2: older ones were compiled against the NumPy 1.x C API."""
+
+    numpy2_from: str  # the first torch release whose wheels work with NumPy 2
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _check_version(self.numpy2_from, "numpy2_from")
+        _check_https(self.source, "source")
+
+    def torch_needs_numpy1(self, torch_version: str) -> bool:
+        try:
+            return Version(torch_version.split("+")[0]) < Version(self.numpy2_from)
+        except InvalidVersion:
+            return False
+
+
+@dataclass(frozen=True)
 class TorchFile:
     schema: str
     kind: str
@@ -176,6 +195,7 @@ class TorchFile:
     arch_sets: Dict[str, ArchSet]
     releases: List[TorchRelease]
     conda_forge: Optional[CondaForge] = None
+    numpy: Optional[NumpyRule] = None
 
     def __post_init__(self) -> None:
         _check_https(self.index_base, "index_base")
@@ -287,6 +307,7 @@ class Profiles:
     stacks: Dict[str, Stack] = field(default_factory=dict)
     index_base: str = "https://download.pytorch.org/whl"
     conda_forge: Optional[CondaForge] = None
+    numpy: Optional[NumpyRule] = None
     gpus: Optional[GpusFile] = None
     files: List[str] = field(default_factory=list)
 

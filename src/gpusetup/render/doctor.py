@@ -143,15 +143,21 @@ def _torch_line(torch: TorchFacts) -> Text:
     )
     available = "yes" if torch.cuda_available else "no"
     companions = " · ".join(
-        f"{name} {version or 'broken'}"
-        for name, version, error in (
-            ("torchvision", torch.torchvision_version, torch.torchvision_error),
-            ("torchaudio", torch.torchaudio_version, torch.torchaudio_error),
+        f"{name} {state}"
+        for name, state in (
+            ("torchvision", _state(torch.torchvision_version, torch.torchvision_error)),
+            ("torchaudio", _state(torch.torchaudio_version, torch.torchaudio_error)),
+            ("numpy", _state(torch.numpy_version, torch.numpy_error, torch.numpy_status)),
         )
-        if version or error
+        if state
     )
     text = f"Torch {torch.version} ({build}) · cuda available: {available}, {torch.device_count or 0} device(s)"
     return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}")
+
+
+def _state(version: Optional[str], error: str, status: Optional[str] = None) -> str:
+    """A companion's version, else what is wrong with it ('' when it is simply not there)."""
+    return version or ("broken" if error else ("missing" if status == "missing" else ""))
 
 
 def _summary(report: DoctorReport) -> Text:
