@@ -41,8 +41,10 @@ def test_json_plan_has_the_documented_shape() -> None:
     assert plan["torch"] == "2.0.1" and plan["variant"] == "cu118"
     assert plan["index_url"] == "https://download.pytorch.org/whl/cu118"
     assert plan["packages"] == ["torch==2.0.1", "torchvision==0.15.2", "torchaudio==2.0.2"]
+    assert plan["pins"] == ["numpy<2"]  # 2.0.1 was built for NumPy 1.x
     command = plan["command"]
     assert isinstance(command, list) and command[1:4] == ["-m", "pip", "install"]
+    assert command[4:8] == [*plan["packages"], "numpy<2"]
     assert "--extra-index-url" not in command and command[-2:] == [
         "--index-url",
         "https://download.pytorch.org/whl/cu118",
@@ -356,3 +358,19 @@ def test_auto_installer_follows_the_release_not_its_name(
         "/opt/conda/bin/python", "3.11", "3.11.9", "linux", "x86_64", "/opt/conda", conda_env
     )
     assert _installer("auto", env, plan) == expected
+
+
+def test_a_numpy_pin_is_part_of_being_installed() -> None:
+    plan = Plan(
+        "2.1.2",
+        "cu121",
+        "https://download.pytorch.org/whl/cu121",
+        ["torch==2.1.2", "torchvision==0.16.2"],
+        [],
+        pins=["numpy<2"],
+    )
+    family = {"torch": "2.1.2+cu121", "torchvision": "0.16.2+cu121"}
+    assert already_installed(plan, {**family, "numpy": "1.26.4"}, "cu121")
+    assert already_installed(plan, family, "cu121")  # no numpy: nothing to repair
+    assert not already_installed(plan, {**family, "numpy": "2.1.3"}, "cu121")  # torch cannot use it
+    assert constraints_text(plan).splitlines()[-1] == "numpy<2"  # later installs keep numpy 1.x

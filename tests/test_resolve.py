@@ -36,6 +36,19 @@ def _python_for(profiles: Profiles, version: str) -> str:
     return profiles.releases[version].python.min
 
 
+def test_releases_built_for_numpy1_pin_it_and_no_other_does(profiles: Profiles) -> None:
+    """The official commands predate NumPy 2: run today, 2.0-2.2 would get a NumPy they cannot use."""
+    for version, release in profiles.releases.items():
+        if not release.confirmed:
+            continue
+        plan = resolve(
+            Request(torch=version, cuda="cpu"), Machine(python=release.python.min), profiles
+        )
+        expected = ["numpy<2"] if release.version.release < (2, 3) else []
+        assert plan.pins == expected, version
+        assert any(r.startswith("numpy<2: ") for r in plan.reasons) == bool(expected), version
+
+
 @pytest.mark.parametrize(
     ("version", "label", "command"), PIP_ROWS, ids=[f"{v}-{lbl}" for v, lbl, _ in PIP_ROWS]
 )

@@ -9,6 +9,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
+from packaging.requirements import Requirement
+
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import DriverFacts, GpuFacts
 from gpusetup.facts.pyenv import PythonEnv
@@ -76,8 +78,20 @@ def plan_machine(
     )
 
 
+def pins_hold(pins: Sequence[str], installed: Dict[str, str]) -> bool:
+    """Whether each pinned package is absent or installed within its pin (numpy 1.26.4 for numpy<2)."""
+    for pin in pins:
+        requirement = Requirement(pin)
+        have = installed.get(requirement.name)
+        if have is not None and not requirement.specifier.contains(have, prereleases=True):
+            return False
+    return True
+
+
 def already_installed(plan: Plan, installed: Dict[str, str], pypi_default: str) -> bool:
-    """Whether every planned package is installed at the planned version and build."""
+    """Whether every planned package is installed at the planned version and build, within the pins."""
+    if not pins_hold(plan.pins, installed):
+        return False
     for spec in plan.packages:
         name, version = spec.split("==", 1)
         have = installed.get(name)
@@ -108,16 +122,30 @@ def changes(plan: Plan, installed: Dict[str, str]) -> List[str]:
 
 
 def pip_argv(python: str, plan: Plan) -> List[str]:
-    return [python, "-m", "pip", "install", *plan.packages, "--index-url", plan.index_url]
+    return [
+        python,
+        "-m",
+        "pip",
+        "install",
+        *plan.packages,
+        *plan.pins,
+        "--index-url",
+        plan.index_url,
+    ]
 
 
 def uv_argv(uv: str, python: str, plan: Plan) -> List[str]:
-    return [uv, "pip", "install", "--python", python, *plan.packages, "--index-url", plan.index_url]
+    return [
+        *(uv, "pip", "install", "--python", python),
+        *plan.packages,
+        *plan.pins,
+        *("--index-url", plan.index_url),
+    ]
 
 
 def conda_argv(conda: str, prefix: str, plan: Plan) -> List[str]:
     assert plan.conda is not None
-    return [conda, "install", "-y", "--prefix", prefix, *plan.conda]
+    return [conda, "install", "-y", "--prefix", prefix, *plan.conda, *plan.pins]
 
 
 def shell_line(argv: Sequence[str]) -> str:
@@ -131,12 +159,12 @@ def constraints_text(plan: Plan, installed: Optional[Dict[str, str]] = None) -> 
         name, version = spec.split("==", 1)
         exact = (installed or {}).get(name) or f"{version}+{plan.variant}"
         lines.append(f"{name}=={exact}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *plan.pins]) + "\n"
 
 
 def render_format(plan: Plan, fmt: str, python_version: str) -> str:
     if fmt == "requirements":
-        return "\n".join([f"--index-url {plan.index_url}", *plan.packages]) + "\n"
+        return "\n".join([f"--index-url {plan.index_url}", *plan.packages, *plan.pins]) + "\n"
     if fmt == "uv":
         return _uv_snippet(plan)
     if fmt == "conda":
@@ -146,7 +174,7 @@ def render_format(plan: Plan, fmt: str, python_version: str) -> str:
 
 def _uv_snippet(plan: Plan) -> str:
     name = f"pytorch-{plan.variant}"
-    deps = ", ".join(f'"{p}"' for p in plan.packages)
+    deps = ", ".join(f'"{p}"' for p in [*plan.packages, *plan.pins])
     lines = [
         f"# pyproject.toml: dependencies = [{deps}]",
         "[[tool.uv.index]]",
@@ -175,7 +203,7 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
             "dependencies:",
             f"  - python={python_version}",
         ]
-        lines += [f"  - {s}" for s in specs]
+        lines += [f"  - {s}" for s in [*specs, *plan.pins]]
     else:
         lines += [
             "channels:",
@@ -185,6 +213,6 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
             "  - pip",
             "  - pip:",
             f"    - --index-url {plan.index_url}",
-            *[f"    - {p}" for p in plan.packages],
+            *[f"    - {p}" for p in [*plan.packages, *plan.pins]],
         ]
     return "\n".join(lines) + "\n"

@@ -72,6 +72,9 @@ class Plan:
     reasons: List[str]
     candidates: List[Candidate] = field(default_factory=list)
     conda: Optional[List[str]] = None  # the conda/mamba argument tail, when the installer is conda
+    pins: List[str] = field(
+        default_factory=list
+    )  # installed alongside, e.g. numpy<2 for torch < 2.3
 
     def pip_command(self) -> str:
         """The form of the official previous-versions page: pip install ... --index-url URL."""
@@ -352,6 +355,14 @@ def _plan(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
     reasons.append(best.reason)
+    pins = _pins(release, profiles)
+    if pins:
+        rule = profiles.numpy
+        assert rule is not None
+        reasons.append(
+            f"numpy<2: torch {release.torch} wheels were built for NumPy 1.x; NumPy 2 works from "
+            f"torch {rule.numpy2_from} ({rule.source})"
+        )
     reasons.append(
         f"index {index}: --index-url only, with pip/uv config files and *_INDEX_URL variables ignored, "
         "so no package can come from another index"
@@ -370,7 +381,13 @@ def _plan(
         reasons.append(
             "conda: the pytorch channel stops at 2.5.1; conda-forge's own build (its CUDA variants differ from wheels; composed, unconfirmed)"
         )
-    return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda)
+    return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda, pins)
+
+
+def _pins(release: TorchRelease, profiles: Profiles) -> List[str]:
+    """Requirements beside the family that keep it working today (the official commands predate them)."""
+    rule = profiles.numpy
+    return ["numpy<2"] if rule is not None and rule.torch_needs_numpy1(release.torch) else []
 
 
 def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> List[str]:

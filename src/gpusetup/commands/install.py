@@ -230,6 +230,7 @@ def _json(plan: Plan, argv: List[str], status: str) -> dict[str, object]:
         "variant": plan.variant,
         "index_url": plan.index_url,
         "packages": plan.packages,
+        "pins": plan.pins,
         "command": argv,
         "reasons": plan.reasons,
         "candidates": [

@@ -17,7 +17,7 @@ import json, os, platform, sys
 found = {}
 try:
     from importlib import metadata
-    for name in ("torch", "torchvision", "torchaudio"):
+    for name in ("torch", "torchvision", "torchaudio", "numpy"):
         try:
             found[name] = metadata.version(name)  # a name lookup: no scan of every installed dist
         except metadata.PackageNotFoundError:
@@ -45,7 +45,7 @@ class PythonEnv:
     arch: str  # x86_64, aarch64, arm64, amd64
     prefix: str
     conda: bool
-    installed: Dict[str, str] = field(default_factory=dict)  # torch family name -> version
+    installed: Dict[str, str] = field(default_factory=dict)  # torch family (and numpy) -> version
 
 
 def describe_python(python: str, timeout: float = 60) -> PythonEnv:
