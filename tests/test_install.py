@@ -150,6 +150,7 @@ def test_explain_lists_rejected_candidates() -> None:
             "no wheel for Python 3.13",
         ),
         (["--python-version", "three"], "not a Python version"),
+        (["--python-version", "3.¹¹"], "not a Python version"),
         (["--platform", "solaris"], "unknown platform"),
         (["--installer", "poetry"], "unknown installer"),
         (["--format", "xml"], "unknown format"),

@@ -91,6 +91,10 @@ def _write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
             ":6: stacks.stacks[0].cuda: expected a string, got int",
         ),
         (
+            STACKS.replace("cuda: cu121", "cuda: rocm²"),
+            ":6: stacks.stacks[0]: cuda: not a valid variant",
+        ),
+        (
             STACKS.replace("    python:", "    pyhton:"),
             ":7: stacks.stacks[0]: unknown field 'pyhton'",
         ),

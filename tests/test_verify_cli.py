@@ -184,6 +184,7 @@ def test_a_hang_becomes_a_failure_with_its_cause(envs: Dict[str, str]) -> None:
     ("args", "message"),
     [
         (["--device", "x"], "not a device list"),
+        (["--device", "²"], "not a device list"),  # str.isdigit() says yes, int() says no
         (["--device", "0,0"], "named twice"),
         (["--dtype", "foo"], "unknown dtype foo"),
         (["--min-tflops", "bf16=abc"], "'abc' is not a number"),

@@ -5,6 +5,7 @@ Pure: facts and plans in, values out. Running the installer lives in runner.py.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
@@ -57,7 +58,7 @@ def plan_machine(
     python = env.version
     if flags.python_version is not None:
         parts = flags.python_version.split(".")
-        if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        if len(parts) < 2 or not all(re.fullmatch("[0-9]+", p) for p in parts):
             raise UsageError(
                 f"--python-version {flags.python_version}: not a Python version", "write it as 3.11"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -278,7 +279,7 @@ def parse_devices(text: str, count: Optional[int]) -> List[str]:
     if raw in ("all", "cpu"):
         return [raw]
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(re.fullmatch("[0-9]+", p) for p in parts):  # not isdigit(): '²' is one
         raise UsageError(f"--device {text}: not a device list", "use all, cpu, 0 or 0,2")
     if len(set(parts)) != len(parts):
         raise UsageError(f"--device {text}: a GPU is named twice")

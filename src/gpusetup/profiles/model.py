@@ -79,7 +79,7 @@ def check_variant(name: str, field: str = "variants") -> None:
     if name.startswith("cu"):
         _check(CudaVersion.parse, name, field)
         return
-    if name.startswith("rocm") and name[4:].replace(".", "").isdigit():
+    if re.fullmatch(r"rocm[0-9]+(\.[0-9]+)*", name):
         return
     raise ValueError(f"{field}: not a valid variant (cpu, cuXYZ, rocmX.Y): {name!r}")
 
