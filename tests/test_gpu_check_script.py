@@ -32,8 +32,8 @@ def test_gpu_check_leaves_a_summary_and_at_most_8_files(tmp_path: Path) -> None:
     out.mkdir()
     (bin_dir / "nvidia-smi").write_text(FAKE_SMI)
     (bin_dir / "nvidia-smi").chmod(0o755)
-    (bin_dir / "python3").symlink_to(sys.executable)
-    env = dict(os.environ, OUT=str(out), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    env = dict(os.environ, OUT=str(out), PATH=path, PYTHON=sys.executable)  # this venv's python
     done = subprocess.run(
         ["bash", str(ROOT / "scripts" / "gpu_check.sh")],
         env=env,
