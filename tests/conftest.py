@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
+import subprocess
+import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from typer.testing import CliRunner
@@ -50,6 +54,19 @@ def facts_fixture(name: str) -> Facts:
 @pytest.fixture
 def h100() -> Facts:
     return facts_fixture("handmade-h100-sxm-cu124.json")
+
+
+@functools.cache
+def torch_cuda_build() -> Optional[str]:
+    """This interpreter's torch.version.cuda (None: a CPU build), asked in a child: tests never
+    import torch. The verify and probe tests expect a CPU build, but hold for a CUDA one too."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.version.cuda or '')"],
+        capture_output=True,
+        text=True,
+    )
+    words = found.stdout.split() if found.returncode == 0 else []
+    return words[-1] if words else None
 
 
 def make_runner() -> CliRunner:

@@ -11,6 +11,7 @@ import pytest
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.probe import probe_torch, target_python
+from tests.conftest import torch_cuda_build
 from tests.fakes.stub_envs import NUMPY_HIDDEN, NUMPY_WITHOUT_C_API, make_env
 
 pytestmark = pytest.mark.slow
@@ -76,7 +77,7 @@ def test_real_cpu_torch() -> None:
     pytest.importorskip("torch")
     facts = probe_torch(sys.executable)
     assert facts.status == "ok" and facts.version and facts.version.startswith("2.")
-    assert facts.cuda_build is None and facts.cuda_available is False
+    assert facts.cuda_build == torch_cuda_build() and facts.cuda_available is False
     assert any(d.name == "torch" for d in facts.distributions)
     assert facts.numpy_status == ("ok" if importlib.util.find_spec("numpy") else "missing")
 
