@@ -123,24 +123,19 @@ def changes(plan: Plan, installed: Dict[str, str]) -> List[str]:
 
 
 def pip_argv(python: str, plan: Plan) -> List[str]:
-    return [
-        python,
-        "-m",
-        "pip",
-        "install",
-        *plan.packages,
-        *plan.pins,
-        "--index-url",
-        plan.index_url,
-    ]
+    return [python, "-m", "pip", "install", *plan.requirements, "--index-url", plan.index_url]
 
 
 def uv_argv(uv: str, python: str, plan: Plan) -> List[str]:
     return [
-        *(uv, "pip", "install", "--python", python),
-        *plan.packages,
-        *plan.pins,
-        *("--index-url", plan.index_url),
+        uv,
+        "pip",
+        "install",
+        "--python",
+        python,
+        *plan.requirements,
+        "--index-url",
+        plan.index_url,
     ]
 
 
@@ -165,7 +160,7 @@ def constraints_text(plan: Plan, installed: Optional[Dict[str, str]] = None) -> 
 
 def render_format(plan: Plan, fmt: str, python_version: str) -> str:
     if fmt == "requirements":
-        return "\n".join([f"--index-url {plan.index_url}", *plan.packages, *plan.pins]) + "\n"
+        return "\n".join([f"--index-url {plan.index_url}", *plan.requirements]) + "\n"
     if fmt == "uv":
         return _uv_snippet(plan)
     if fmt == "conda":
@@ -175,7 +170,7 @@ def render_format(plan: Plan, fmt: str, python_version: str) -> str:
 
 def _uv_snippet(plan: Plan) -> str:
     name = f"pytorch-{plan.variant}"
-    deps = ", ".join(f'"{p}"' for p in [*plan.packages, *plan.pins])
+    deps = ", ".join(f'"{p}"' for p in plan.requirements)
     lines = [
         f"# pyproject.toml: dependencies = [{deps}]",
         "[[tool.uv.index]]",
@@ -214,6 +209,6 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
             "  - pip",
             "  - pip:",
             f"    - --index-url {plan.index_url}",
-            *[f"    - {p}" for p in [*plan.packages, *plan.pins]],
+            *[f"    - {p}" for p in plan.requirements],
         ]
     return "\n".join(lines) + "\n"

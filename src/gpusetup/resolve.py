@@ -72,9 +72,13 @@ class Plan:
     reasons: List[str]
     candidates: List[Candidate] = field(default_factory=list)
     conda: Optional[List[str]] = None  # the conda/mamba argument tail, when the installer is conda
-    pins: List[str] = field(
-        default_factory=list
-    )  # installed alongside, e.g. numpy<2 for torch < 2.3
+    # Installed alongside the family to keep it working today: numpy<2 beside torch < 2.3.
+    pins: List[str] = field(default_factory=list)
+
+    @property
+    def requirements(self) -> List[str]:
+        """What the installer is asked for: the family, then the pins."""
+        return [*self.packages, *self.pins]
 
     def pip_command(self) -> str:
         """The form of the official previous-versions page: pip install ... --index-url URL."""
@@ -355,10 +359,10 @@ def _plan(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
     reasons.append(best.reason)
-    pins = _pins(release, profiles)
-    if pins:
-        rule = profiles.numpy
-        assert rule is not None
+    pins: List[str] = []
+    rule = profiles.numpy
+    if rule is not None and rule.torch_needs_numpy1(release.torch):
+        pins.append("numpy<2")  # the official commands predate NumPy 2
         reasons.append(
             f"numpy<2: torch {release.torch} wheels were built for NumPy 1.x; NumPy 2 works from "
             f"torch {rule.numpy2_from} ({rule.source})"
@@ -382,12 +386,6 @@ def _plan(
             "conda: the pytorch channel stops at 2.5.1; conda-forge's own build (its CUDA variants differ from wheels; composed, unconfirmed)"
         )
     return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda, pins)
-
-
-def _pins(release: TorchRelease, profiles: Profiles) -> List[str]:
-    """Requirements beside the family that keep it working today (the official commands predate them)."""
-    rule = profiles.numpy
-    return ["numpy<2"] if rule is not None and rule.torch_needs_numpy1(release.torch) else []
 
 
 def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> List[str]:

@@ -503,11 +503,7 @@ def numpy_bridge(ctx: Context) -> Iterator[Finding]:
             f"{_REINSTALL} --python {_python(ctx)})"
         )
     else:
-        title = (
-            "torch cannot use numpy "
-            + (torch.numpy_version or "")
-            + ": "
-            + (torch.numpy_error.splitlines()[0][:120] if torch.numpy_error else "import fails")
-        )
+        why = torch.numpy_error.splitlines()[0][:120] if torch.numpy_error else "import fails"
+        title = f"torch cannot use numpy {torch.numpy_version or '(version unknown)'}: {why}"
         fix = f"{pip} --force-reinstall numpy   (numpy's own install is broken)"
     yield Finding("numpy-incompatible", ERROR, title, fix, evidence)

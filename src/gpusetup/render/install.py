@@ -22,7 +22,7 @@ def render_plan(
 ) -> None:
     label, style = _STATUS[status]
     console.print(Text(f"torch {plan.torch} · {plan.variant} · {label}", style=f"bold {style}"))
-    for package in [*plan.packages, *plan.pins]:
+    for package in plan.requirements:
         console.print(f"  {package}")
     console.print(Text("why:", style="bold"))
     reasons = Table.grid(padding=(0, 1))
