@@ -115,14 +115,11 @@ def _numpy_bridge(torch, out):
     """numpy beside torch: torch does not require it, and wheels built for NumPy 1.x break beside 2.x."""
     try:
         import numpy
-    except ImportError as err:
-        if getattr(err, "name", None) == "numpy":
-            out["numpy_status"] = "missing"
-            return
-        out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
-        return
     except Exception as err:
-        out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
+        if isinstance(err, ImportError) and getattr(err, "name", None) == "numpy":
+            out["numpy_status"] = "missing"
+        else:  # numpy is there but its own import fails
+            out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
         return
     out["numpy_version"] = str(getattr(numpy, "__version__", "")) or None
     try:
