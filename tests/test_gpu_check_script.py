@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from gpusetup.doctor import load_facts_file
+
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SMI = """#!/bin/sh
 case "$*" in
@@ -60,3 +62,18 @@ def test_gpu_check_leaves_a_summary_and_at_most_8_files(tmp_path: Path) -> None:
     # Without a CUDA build (or any torch), verify explains itself (exit 3) and the summary shows why.
     why = "no usable GPU runtime" if importlib.util.find_spec("torch") else "torch is not installed"
     assert "verify-quick exit=3" in summary and why in summary
+
+    # What comes back is recorded: the results folder, and the doctor facts as a replayable fixture.
+    repo = tmp_path / "repo"
+    (repo / "benchmarks" / "results").mkdir(parents=True)
+    (repo / "tests" / "fixtures" / "facts").mkdir(parents=True)
+    record = [sys.executable, str(ROOT / "scripts" / "record_gpu_check.py"), str(out)]
+    done = subprocess.run([*record, "--root", str(repo)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (folder,) = (repo / "benchmarks" / "results").iterdir()
+    assert folder.name.startswith("NVIDIA-H100-80GB-HBM3-") and (folder / "steps.txt").exists()
+    (fixture,) = (repo / "tests" / "fixtures" / "facts").iterdir()
+    assert fixture.name == f"recorded-{folder.name}.json"
+    assert load_facts_file(str(fixture)).torch.python == sys.executable
+    again = subprocess.run([*record, "--root", str(repo)], capture_output=True, text=True)
+    assert again.returncode != 0 and "exists already" in again.stderr
