@@ -119,6 +119,32 @@ def test_slowest_gpu_is_named_against_the_node_median(profiles: Profiles) -> Non
     assert all("node median" not in r.reason for r in rows[:3])
 
 
+def test_gpus_of_another_model_are_not_node_outliers(profiles: Profiles) -> None:
+    raw = []
+    for gpu, (name, value) in enumerate(
+        [("NVIDIA H100 80GB HBM3", 742.0)] * 2 + [("NVIDIA L4", 95.0)]
+    ):
+        row = copy.deepcopy(RAW[2])
+        row.update(gpu=gpu, name=name, value=value)
+        raw.append(row)
+    rows = score(raw, profiles, Floors(), {}, {})
+    assert all("node median" not in r.reason for r in rows)
+
+
+def test_a_mig_slice_is_reported_not_judged_unless_given_a_floor(profiles: Profiles) -> None:
+    raw = _raw()
+    for r in raw:
+        r["name"] = "NVIDIA H100 80GB HBM3 MIG 1g.10gb"
+        r["value"] = r["value"] / 7 if r["value"] is not None else None  # a seventh of the GPU
+    rows = score(raw, profiles, Floors(), PCIE, {})
+    judged = [r for r in rows if r.value is not None]
+    assert all(r.ok and r.floor is None and r.fraction_of_peak is None for r in judged)
+    assert "MIG slice" in judged[0].reason
+    floored = score(raw, profiles, Floors(min_tflops={"bf16": 500.0}), PCIE, {})
+    bf16 = next(r for r in floored if (r.benchmark, r.dtype) == ("matmul", "bf16"))
+    assert not bf16.ok and bf16.floor == 500.0
+
+
 def test_skipped_rows_pass(profiles: Profiles) -> None:
     raw = [
         {

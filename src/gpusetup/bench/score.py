@@ -116,6 +116,11 @@ def peak(
     return model.peak_tflops.get(dtype)
 
 
+def is_mig_slice(device_name: str) -> bool:
+    """CUDA names a MIG instance after its GPU and profile: 'NVIDIA A100-SXM4-80GB MIG 3g.40gb'."""
+    return " MIG " in f" {device_name} "
+
+
 def default_floor(
     gpus: Optional[GpusFile], benchmark: str, dtype: str, top: float
 ) -> Optional[float]:
@@ -172,19 +177,22 @@ def _row(
     if row.value is None:
         row.skipped = row.ok
         return row
-    model = profiles.gpu_model(row.name) if row.gpu >= 0 else None
-    top = peak(model, profiles.gpus, row.benchmark, row.dtype, pcie)
+    slice_ = is_mig_slice(row.name)
+    model = profiles.gpu_model(row.name) if row.gpu >= 0 and not slice_ else None
+    top = None if slice_ else peak(model, profiles.gpus, row.benchmark, row.dtype, pcie)
     if top:
         row.fraction_of_peak = round(row.value / top, 4)
     row.floor = _floor(floors, profiles.gpus, row, top)
     if not row.ok:  # wrong numbers: speed is not judged
         return row
     if row.floor is None:
-        row.reason = row.reason or (
-            f"no datasheet numbers for {row.name}: speed reported, not judged"
-            if row.gpu >= 0
-            else "CPU run: speed reported, not judged"
-        )
+        if row.gpu < 0:
+            unjudged = "CPU run: speed reported, not judged"
+        elif slice_:
+            unjudged = "a MIG slice holds part of the GPU: speed reported, not judged (--min-tflops sets a floor)"
+        else:
+            unjudged = f"no datasheet numbers for {row.name}: speed reported, not judged"
+        row.reason = row.reason or unjudged
         return row
     if row.value < row.floor:
         row.ok = False
@@ -241,11 +249,11 @@ def _causes(row: Row, t: Optional[Telemetry], pcie: Optional[tuple[int, int]]) -
 
 
 def _compare_to_node_median(rows: List[Row]) -> None:
-    """With several GPUs, name the ones well below the node median for the same operation."""
-    groups: Dict[tuple[str, str], List[Row]] = {}
+    """With several GPUs of one model (or MIG profile), name the ones well below their median."""
+    groups: Dict[tuple[str, str, str], List[Row]] = {}
     for row in rows:
         if row.value is not None and row.gpu >= 0:
-            groups.setdefault((row.benchmark, row.dtype), []).append(row)
+            groups.setdefault((row.benchmark, row.dtype, row.name), []).append(row)
     for group in groups.values():
         if len(group) < 2:
             continue
