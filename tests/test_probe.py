@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import pytest
 
 from gpusetup.errors import UsageError
+from gpusetup.facts.collect import collect_facts
 from gpusetup.facts.probe import probe_torch, target_python
 from tests.conftest import torch_cuda_build
+from tests.fakes.nvml import FakeNvml
 from tests.fakes.stub_envs import NUMPY_HIDDEN, NUMPY_WITHOUT_C_API, make_env
 
 pytestmark = pytest.mark.slow
@@ -121,3 +124,23 @@ def test_a_second_torch_on_the_path_is_reported(
         "2.3.0",
         "2.4.1+cpu",
     ]
+
+
+def test_the_probe_runs_while_nvml_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor starts the probe first: the target's torch import overlaps the NVML and toolkit reads."""
+    started = tmp_path / "probe-started"
+    env = make_env(tmp_path / "env", "cpu")
+    stub = next((tmp_path / "env").glob("lib/python*/site-packages/torch/__init__.py"))
+    stub.write_text(f"open({str(started)!r}, 'w').close()\n" + stub.read_text())
+    seen: List[bool] = []
+
+    class NvmlThatWaits(FakeNvml):
+        def nvmlInit(self) -> None:  # wait (at most 30 s) for the probe's torch import to begin
+            deadline = time.monotonic() + 30
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            seen.append(started.exists())
+            super().nvmlInit()
+
+    facts = collect_facts(str(env), nvml_lib=NvmlThatWaits())
+    assert seen == [True] and facts.torch.status == "ok" and facts.driver.nvml == "ok"

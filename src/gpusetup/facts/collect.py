@@ -9,7 +9,7 @@ from gpusetup import __version__
 from gpusetup.facts.host import collect_host
 from gpusetup.facts.model import Facts, TorchFacts
 from gpusetup.facts.nvml import collect_nvml
-from gpusetup.facts.probe import DEFAULT_TIMEOUT, probe_torch
+from gpusetup.facts.probe import DEFAULT_TIMEOUT, PendingProbe
 from gpusetup.facts.toolkit import collect_toolkit
 
 
@@ -20,16 +20,21 @@ def collect_facts(
     probe_timeout: float = DEFAULT_TIMEOUT,
     nvml_lib: Any = None,
 ) -> Facts:
-    driver, gpus = collect_nvml(nvml_lib)
-    torch = (
-        probe_torch(python, probe_timeout) if run_probe and python else TorchFacts(status="not-run")
-    )
+    # The probe (the target interpreter importing torch: the slow part) runs while the rest is read.
+    probe = PendingProbe(python, probe_timeout) if run_probe and python else None
+    try:
+        driver, gpus = collect_nvml(nvml_lib)
+        host, toolkit = collect_host(), collect_toolkit()
+    except BaseException:
+        if probe is not None:
+            probe.cancel()
+        raise
     return Facts(
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         gpusetup_version=__version__,
-        host=collect_host(),
+        host=host,
         driver=driver,
         gpus=gpus,
-        toolkit=collect_toolkit(),
-        torch=torch,
+        toolkit=toolkit,
+        torch=probe.result() if probe is not None else TorchFacts(status="not-run"),
     )

@@ -43,9 +43,30 @@ def target_python(path: Optional[str]) -> str:
     return resolved
 
 
+class PendingProbe:
+    """A probe started in the background: doctor reads NVML, /proc and the toolkit meanwhile."""
+
+    def __init__(self, python: str, timeout: float) -> None:
+        self.python, self.timeout = python, timeout
+        argv = [python, str(PROBE_SCRIPT)]
+        self._started = process.start(argv, timeout=timeout, cwd=process.scratch_dir())
+
+    def result(self) -> TorchFacts:
+        started = self._started
+        done = started.wait() if isinstance(started, process.Running) else started
+        return _facts(self.python, self.timeout, done)
+
+    def cancel(self) -> None:
+        if isinstance(self._started, process.Running):
+            self._started.cancel()
+
+
 def probe_torch(python: str, timeout: float = DEFAULT_TIMEOUT) -> TorchFacts:
     """Run the probe script in python; a crash, hang or garbage becomes a status, never an exception."""
-    result = process.run([python, str(PROBE_SCRIPT)], timeout=timeout, cwd=process.scratch_dir())
+    return PendingProbe(python, timeout).result()
+
+
+def _facts(python: str, timeout: float, result: process.ProcessResult) -> TorchFacts:
     if result.start_error:
         return TorchFacts(
             status="crashed", python=python, error=f"could not start: {result.start_error}"

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,42 @@ class ProcessResult:
         return self.returncode == 0
 
 
-def run(
+class Running:
+    """A started child: wait() collects it, and ends its whole process group if it overstays."""
+
+    def __init__(self, proc: subprocess.Popen[str], timeout: float, stdin_text: Optional[str]):
+        self.proc, self.timeout, self.stdin_text = proc, timeout, stdin_text
+        self.started = time.monotonic()
+
+    def wait(self) -> ProcessResult:
+        left = max(0.0, self.timeout - (time.monotonic() - self.started))
+        try:
+            out, err_text = self.proc.communicate(self.stdin_text, timeout=left)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+            out, err_text = self.proc.communicate()
+            return ProcessResult(None, out, err_text, self._seconds(), timed_out=True)
+        except BaseException:
+            self.cancel()  # Ctrl-C or SIGTERM: the child has its own session, so take it along
+            raise
+        return ProcessResult(self.proc.returncode, out, err_text, self._seconds())
+
+    def cancel(self) -> None:
+        _kill_group(self.proc)
+
+    def _seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+def start(
     argv: Sequence[str],
     *,
     timeout: float,
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
     stdin_text: Optional[str] = None,
-) -> ProcessResult:
-    """Run argv to completion or until timeout; kill the whole process group on timeout."""
-    started = time.monotonic()
+) -> Union[Running, ProcessResult]:
+    """Start argv in its own session (so a timeout ends all it started); a ProcessResult if it can't."""
     try:
         proc = subprocess.Popen(
             list(argv),
@@ -50,17 +76,21 @@ def run(
             start_new_session=True,
         )
     except OSError as err:
-        return ProcessResult(None, "", "", time.monotonic() - started, start_error=str(err))
-    try:
-        out, err_text = proc.communicate(stdin_text, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        out, err_text = proc.communicate()
-        return ProcessResult(None, out, err_text, time.monotonic() - started, timed_out=True)
-    except BaseException:
-        _kill_group(proc)  # Ctrl-C or SIGTERM: the child has its own session, so take it along
-        raise
-    return ProcessResult(proc.returncode, out, err_text, time.monotonic() - started)
+        return ProcessResult(None, "", "", 0.0, start_error=str(err))
+    return Running(proc, timeout, stdin_text)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    stdin_text: Optional[str] = None,
+) -> ProcessResult:
+    """Run argv to completion or until timeout; kill the whole process group on timeout."""
+    started = start(argv, timeout=timeout, env=env, cwd=cwd, stdin_text=stdin_text)
+    return started.wait() if isinstance(started, Running) else started
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
