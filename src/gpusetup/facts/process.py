@@ -132,20 +132,10 @@ def stream(
     cwd: Optional[str] = None,
 ) -> ProcessResult:
     """Run argv, handing each stdout line to on_line as it arrives; kill it at the deadline."""
-    started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as err:
-        return ProcessResult(None, "", "", 0.0, start_error=str(err))
+    running = start(argv, timeout=timeout, cwd=cwd, stdin_text=stdin_text)
+    if not isinstance(running, Running):
+        return running
+    proc, started = running.proc, running.started
     stderr_lines: List[str] = []
     reader = threading.Thread(target=lambda: stderr_lines.extend(proc.stderr or []), daemon=True)
     reader.start()
