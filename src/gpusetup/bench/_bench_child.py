@@ -432,7 +432,7 @@ class Bench:
                 "TFLOP/s",
                 {},
                 ok=True,
-                reason="skipped: no %s convolution here" % dtype,
+                reason="skipped: no %s convolution" % dtype,
             )
         self._flags(dtype)
         batch, channels, side = self.sizes[1], self.sizes[2], self.sizes[3]

@@ -187,7 +187,7 @@ def _row(
         return row
     if row.floor is None:
         if row.gpu < 0:
-            unjudged = "CPU run: speed reported, not judged"
+            unjudged = "not judged (CPU)"
         elif slice_:
             unjudged = "a MIG slice holds part of the GPU: speed reported, not judged (--min-tflops sets a floor)"
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from gpusetup.bench.score import Row, VerifyResult
 
@@ -26,8 +26,8 @@ def render_verify(result: VerifyResult, console: Console) -> None:
         )
     table = Table(box=None, header_style="bold")
     first = "slowest rank" if result.mode == "collectives" else "gpu"
-    numbers = ("value", "% peak", "floor", "err vs fp64")
-    for column in (first, "benchmark", "dtype", *numbers, "", "note"):
+    numbers = ("value", "% peak", "floor", "fp64 err")
+    for column in (first, "benchmark", "dtype", *numbers, "", "size", "note"):
         table.add_column(column, justify="right" if column in numbers else "left")
     for row in result.rows:
         status = (
@@ -44,6 +44,7 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             "-" if row.floor is None else f"{row.floor:,.4g}",
             "-" if row.error is None else f"{row.error:.1e}",
             status,
+            size_text(row.size),
             row.reason,
         )
     console.print(table)
@@ -56,6 +57,20 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             style="bold green" if result.passed else "bold red",
         )
     )
+
+
+def size_text(size: Dict[str, Any]) -> str:
+    """The sizes a measurement used, short: '8192^3' (--json has them all, and the time taken)."""
+    if "m" in size:
+        m, n, k = size["m"], size["n"], size["k"]
+        shape = f"{m}^3" if m == n == k else f"{m}x{n}x{k}"
+    elif "batch" in size:
+        shape = f"{size['batch']}x{size['channels']}x{size['height']}x{size['width']}"
+    elif "bytes" in size:
+        shape = f"{size['bytes'] / 2**20:,.0f} MiB"
+    else:
+        shape = ""
+    return shape
 
 
 def progress_line(event: Dict[str, object]) -> str:
