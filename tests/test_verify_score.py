@@ -12,6 +12,7 @@ import pytest
 from gpusetup.bench.score import Floors, VerifyResult, score
 from gpusetup.facts.nvml import Telemetry
 from gpusetup.profiles.model import Profiles
+from gpusetup.render.verify import size_text
 
 RAW = json.loads(
     (Path(__file__).parent / "fixtures/verify/handmade-h100-sxm-raw.json").read_text()
@@ -169,3 +170,17 @@ def test_json_report_names_its_host(profiles: Profiles) -> None:
     )
     report = result.to_dict()
     assert report["host"] == "gpu-node-07" and report["schema"] == "gpusetup.verify/1"
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        ({"m": 8192, "n": 8192, "k": 8192, "iters": 20}, "8192^3"),
+        ({"m": 256, "n": 8192, "k": 4096}, "256x8192x4096"),
+        ({"batch": 32, "channels": 256, "height": 56, "width": 56, "kernel": 3}, "32x256x56x56"),
+        ({"bytes": 1 << 30, "counted": "read+write"}, "1,024 MiB"),
+        ({}, ""),  # a skipped row
+    ],
+)
+def test_the_table_shows_each_size_short(size: Dict[str, Any], text: str) -> None:
+    assert size_text(size) == text
