@@ -12,7 +12,7 @@ import pytest
 from gpusetup.bench.score import Floors, VerifyResult, score
 from gpusetup.facts.nvml import Telemetry
 from gpusetup.profiles.model import Profiles
-from gpusetup.render.verify import size_text
+from gpusetup.render.verify import progress_line, size_text
 
 RAW = json.loads(
     (Path(__file__).parent / "fixtures/verify/handmade-h100-sxm-raw.json").read_text()
@@ -184,3 +184,18 @@ def test_json_report_names_its_host(profiles: Profiles) -> None:
 )
 def test_the_table_shows_each_size_short(size: Dict[str, Any], text: str) -> None:
     assert size_text(size) == text
+
+
+def test_progress_line_keeps_a_slow_rate_visible() -> None:
+    """A slow CPU rate (fp8 emulation: ~0.0004 TFLOP/s) is shown, not rounded to 0."""
+    line = progress_line(
+        {
+            "gpu": -1,
+            "benchmark": "matmul",
+            "dtype": "fp8",
+            "value": 0.000412,
+            "unit": "TFLOP/s",
+            "ok": True,
+        }
+    )
+    assert "0.000412 TFLOP/s" in line and "[ok]" in line
