@@ -137,10 +137,12 @@ def test_planted_corruption_is_caught(
 @pytest.mark.slow
 @torch_needed
 def test_a_floor_the_cpu_cannot_meet_fails_with_exit_1(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["verify", "--device", "cpu", "--dtype", "bf16", "--min-tflops", "bf16=100000"]
-    )
-    assert result.exit_code == 1 and "FAIL" in result.output and "< floor 1e+05" in result.output
+    args = ["verify", "--device", "cpu", "--dtype", "bf16", "--min-tflops", "bf16=100000"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "FAIL" in result.output
+    report = json.loads(runner.invoke(app, [*args, "--quick", "--json"]).stdout)
+    matmul = next(r for r in report["results"] if r["benchmark"] == "matmul")
+    assert not matmul["ok"] and "TFLOP/s < floor 1e+05" in matmul["reason"]
 
 
 @pytest.mark.slow

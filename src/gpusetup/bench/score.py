@@ -197,7 +197,7 @@ def _row(
     if row.value < row.floor:
         row.ok = False
         share = f" ({row.fraction_of_peak:.0%} of peak)" if row.fraction_of_peak is not None else ""
-        row.reason = f"{row.value:g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
+        row.reason = f"{row.value:.4g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
             row, telemetry, pcie
         )
     return row
