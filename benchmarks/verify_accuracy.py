@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 import torch.utils.benchmark as tbench
 
-from gpusetup.bench._bench_child import set_tf32
-from gpusetup.bench.runner import run_child
+from gpusetup.verify._bench_child import set_tf32
+from gpusetup.verify.child import run_child
 
 GOAL = 0.03
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gpusetup.doctor import load_facts_file  # noqa: E402
+from gpusetup.doctor.report import load_facts_file  # noqa: E402
 from gpusetup.errors import UsageError  # noqa: E402
 
 

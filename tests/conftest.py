@@ -12,7 +12,7 @@ from typing import Optional
 import pytest
 from typer.testing import CliRunner
 
-from gpusetup.doctor import load_facts_file
+from gpusetup.doctor.report import load_facts_file
 from gpusetup.facts.model import Facts
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles

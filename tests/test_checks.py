@@ -6,9 +6,9 @@ from typing import Callable, Dict, List
 
 import pytest
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Severity
-from gpusetup.checks.registry import all_ids, run_checks
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Severity
+from gpusetup.doctor.registry import all_ids, run_checks
 from gpusetup.facts.model import Facts, GpuProcess, LibraryDir, LoadedLibrary, NvccFacts, TorchFacts
 from gpusetup.profiles.model import Profiles
 from tests.conftest import FACT_FILES, facts_fixture

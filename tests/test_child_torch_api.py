@@ -19,8 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILDREN = [
-    "src/gpusetup/bench/_bench_child.py",
-    "src/gpusetup/bench/_collectives_child.py",
+    "src/gpusetup/verify/_bench_child.py",
+    "src/gpusetup/verify/_collectives_child.py",
     "src/gpusetup/facts/_torch_probe.py",
     "benchmarks/verify_accuracy.py",
 ]

@@ -107,7 +107,7 @@ def test_internal_error_is_exit_4_without_traceback(monkeypatch: pytest.MonkeyPa
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("gpusetup.doctor.diagnose", boom)
+    monkeypatch.setattr("gpusetup.doctor.report.diagnose", boom)
     result = runner.invoke(app, ["doctor", "--facts", H100])
     assert result.exit_code == 4 and "internal error: RuntimeError: kaboom" in result.stderr
     assert "Traceback" not in result.stderr

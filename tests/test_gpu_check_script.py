@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gpusetup.doctor import load_facts_file
+from gpusetup.doctor.report import load_facts_file
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SMI = """#!/bin/sh

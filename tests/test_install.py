@@ -11,8 +11,8 @@ from typing import Dict, List
 import pytest
 
 from gpusetup.cli import app
-from gpusetup.install import already_installed, constraints_text
-from gpusetup.resolve import Plan
+from gpusetup.install.plan import already_installed, constraints_text
+from gpusetup.install.resolve import Plan
 from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
 
@@ -324,7 +324,7 @@ def test_install_that_leaves_torch_broken_exits_1(venv: str, site_profiles: Path
 
 
 def test_installer_env_drops_every_other_index() -> None:
-    from gpusetup.runner import installer_env
+    from gpusetup.install.run import installer_env
 
     env = installer_env(
         {"PATH": "/bin", "PIP_EXTRA_INDEX_URL": "https://evil.example/simple", "UV_INDEX": "x"}
@@ -347,9 +347,9 @@ def test_auto_installer_follows_the_release_not_its_name(
     """2.10 is not on the pytorch conda channel although its name starts like 2.1's."""
     from gpusetup.commands.install import _installer
     from gpusetup.facts.pyenv import PythonEnv
-    from gpusetup.resolve import Machine, Request, resolve
+    from gpusetup.install.resolve import Machine, Request, resolve
 
-    monkeypatch.setattr("gpusetup.facts.process.which", lambda name: None)
+    monkeypatch.setattr("gpusetup.plumbing.process.which", lambda name: None)
     plan = resolve(
         Request(torch=torch, cuda="cu121" if torch == "2.4.1" else "cu128"),
         Machine(python="3.11"),

@@ -32,7 +32,7 @@ def test_wheel_contains_every_profile(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for profile in sorted((ROOT / "profiles").glob("*.yaml")):
         assert f"gpusetup/_profiles/{profile.name}" in names
-    assert "gpusetup/facts/_torch_probe.py" in names and "gpusetup/bench/_bench_child.py" in names
+    assert "gpusetup/facts/_torch_probe.py" in names and "gpusetup/verify/_bench_child.py" in names
 
 
 def test_installed_wheel_reads_its_own_profiles(wheel: Path, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpusetup.errors import MissingRequirement, ResolutionError, UsageError
+from gpusetup.install.resolve import Machine, Request, parse_cuda_request, resolve, torch_spec
 from gpusetup.profiles.model import Profiles
-from gpusetup.resolve import Machine, Request, parse_cuda_request, resolve, torch_spec
 from gpusetup.versions import ComputeCapability, DriverVersion
 
 OFFICIAL = Path(__file__).parent / "fixtures" / "official_commands.txt"

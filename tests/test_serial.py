@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts
-from gpusetup.facts.serial import ShapeError, from_jsonable, to_jsonable
+from gpusetup.plumbing.codec import ShapeError, from_jsonable, to_jsonable
 from tests.conftest import FACT_FILES, facts_fixture
 
 

@@ -7,10 +7,10 @@ import time
 
 import pynvml
 
-from gpusetup.bench.score import Floors, score
 from gpusetup.commands.verify import _by_device
 from gpusetup.facts.nvml import Sampler, collect_nvml
 from gpusetup.profiles.model import Profiles
+from gpusetup.verify.score import Floors, score
 from tests.fakes.nvml import FakeGpu, FakeNvml
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpusetup.torch_rules import (
+from gpusetup.rules.pytorch import (
     build_supports_device,
     code_runs_on_device,
     parse_visible_devices,

@@ -9,10 +9,10 @@ from typing import Any, Dict, List
 
 import pytest
 
-from gpusetup.bench.score import Floors, VerifyResult, score
-from gpusetup.facts.nvml import Telemetry
+from gpusetup.facts.model import Telemetry
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.verify import progress_line, size_text
+from gpusetup.verify.score import Floors, VerifyResult, score
 
 RAW = json.loads(
     (Path(__file__).parent / "fixtures/verify/handmade-h100-sxm-raw.json").read_text()

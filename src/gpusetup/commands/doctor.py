@@ -40,8 +40,8 @@ def doctor(
 ) -> None:
     """Detect the driver, GPUs, toolkit and torch stack; print each problem with its exact fix."""
     # Imported here so other commands do not pay for the checks and rich at start-up.
-    from gpusetup.checks.registry import all_ids, validate_ignores
-    from gpusetup.doctor import diagnose, load_facts_file
+    from gpusetup.doctor.registry import all_ids, validate_ignores
+    from gpusetup.doctor.report import diagnose, load_facts_file
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
     from gpusetup.render.doctor import render_doctor

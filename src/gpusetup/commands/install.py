@@ -8,17 +8,17 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup import install as decide
 from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import CommandFailed, UsageError
-from gpusetup.facts import process
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import probe_torch, target_python
 from gpusetup.facts.pyenv import PythonEnv, describe_python
+from gpusetup.install import plan as decide
+from gpusetup.install.resolve import FAMILY, Plan, Request, resolve
+from gpusetup.plumbing import process
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.console import make_console, print_line
-from gpusetup.resolve import FAMILY, Plan, Request, resolve
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
 
@@ -115,7 +115,7 @@ def install(
         return
     changes = decide.changes(plan, env.installed) if env.installed else []
     _report(plan, argv, "installing", json_out, explain, changes)
-    from gpusetup.runner import run_installer
+    from gpusetup.install.run import run_installer
 
     run_installer(argv, to_stderr=json_out)
     _write_constraints(constraints, plan, _check_after(interpreter, plan, bool(gpus)))

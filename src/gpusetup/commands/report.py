@@ -28,7 +28,7 @@ def report(
     ),
 ) -> None:
     """Read many nodes' reports: version skew, failing nodes and slow GPUs; exit 1 when something stands out."""
-    from gpusetup.fleet import build_fleet, read_reports
+    from gpusetup.fleet.summary import build_fleet, read_reports
     from gpusetup.render.report import markdown_report, render_report
 
     if not 0 < threshold < 1:

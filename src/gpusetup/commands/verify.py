@@ -68,10 +68,10 @@ def verify(
     if collectives:
         _collectives(device, python, timeout, json_out, junit)
         return
-    from gpusetup.bench.runner import run_child
-    from gpusetup.bench.score import Floors, VerifyResult, score
     from gpusetup.facts.nvml import Sampler, collect_nvml
     from gpusetup.profiles.load import load_profiles
+    from gpusetup.verify.child import run_child
+    from gpusetup.verify.score import Floors, VerifyResult, score
 
     if quick and full:
         raise UsageError("--quick and --full exclude each other")
@@ -158,8 +158,8 @@ def _collectives(
     junit: Optional[str],
 ) -> None:
     """One rank's share of --collectives; rank 0 reports every rank."""
-    from gpusetup.bench.runner import COLLECTIVES, run_child
-    from gpusetup.bench.score import VerifyResult, row_from_raw
+    from gpusetup.verify.child import COLLECTIVES, run_child
+    from gpusetup.verify.score import VerifyResult, row_from_raw
 
     if not _launched():
         raise UsageError(
@@ -267,7 +267,7 @@ def visible_gpu_count(nvml: str, gpus: List[Any]) -> Optional[int]:
     """How many GPUs CUDA will number (NVML's count through CUDA_VISIBLE_DEVICES); None if unknown."""
     if nvml != "ok":
         return None
-    from gpusetup.torch_rules import visible_nvml_indices
+    from gpusetup.rules.pytorch import visible_nvml_indices
 
     return len(
         visible_nvml_indices(os.environ.get("CUDA_VISIBLE_DEVICES"), [g.uuid for g in gpus]).visible
@@ -317,9 +317,9 @@ def _fatal(fatal: Dict[str, Any], python: str) -> None:
 
 def _doctor_findings(python: str) -> str:
     """The doctor findings (errors) that explain why the runtime is unusable."""
-    from gpusetup.checks.context import Context
-    from gpusetup.checks.finding import Severity
-    from gpusetup.checks.registry import run_checks
+    from gpusetup.doctor.context import Context
+    from gpusetup.doctor.finding import Severity
+    from gpusetup.doctor.registry import run_checks
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
 
@@ -329,7 +329,7 @@ def _doctor_findings(python: str) -> str:
 
 
 def _crash_row(message: str, devices: List[Dict[str, Any]]) -> Any:
-    from gpusetup.bench.score import Row
+    from gpusetup.verify.score import Row
 
     gpu = int(devices[-1]["gpu"]) if devices else 0
     name = str(devices[-1]["name"]) if devices else "unknown"
@@ -348,7 +348,7 @@ def _crash_row(message: str, devices: List[Dict[str, Any]]) -> Any:
 
 
 def _telemetry_summary(t: Any) -> Dict[str, Any]:
-    from gpusetup.checks.health import reason_names
+    from gpusetup.facts.model import reason_names
 
     return {
         "samples": t.samples,

@@ -151,7 +151,7 @@ def _cuda_state(torch, out):
 
 def _device(torch, index):
     props = torch.cuda.get_device_properties(index)
-    # The same format as bench/_bench_child.py: child scripts are self-contained (the target interpreter
+    # The same format as verify/_bench_child.py: child scripts are self-contained (the target interpreter
     # may not have gpusetup installed), so each carries its own copy.
     bus = ""
     if hasattr(props, "pci_bus_id"):

@@ -106,6 +106,41 @@ class GpuFacts:
 
 
 @dataclass
+class Telemetry:
+    """What NVML saw of one GPU while a benchmark ran (sampled, so worst cases are kept)."""
+
+    pci_bus_id: str
+    samples: int = 0
+    sm_clock_mhz: List[int] = field(default_factory=list)
+    power_w: List[float] = field(default_factory=list)
+    temperature_c: List[int] = field(default_factory=list)
+    reasons: int = 0  # every clocks-event reason seen, OR-ed together
+    pcie_gen_max_seen: Optional[int] = None
+    pcie_width_min_seen: Optional[int] = None
+    power_limit_w: Optional[float] = None
+    power_default_limit_w: Optional[float] = None
+
+
+# NVML clocks-event reason bits (nvml.h nvmlClocksEventReason*).
+CLOCK_REASONS: Dict[int, str] = {
+    0x1: "GpuIdle",
+    0x2: "ApplicationsClocksSetting",
+    0x4: "SwPowerCap",
+    0x8: "HwSlowdown",
+    0x10: "SyncBoost",
+    0x20: "SwThermalSlowdown",
+    0x40: "HwThermalSlowdown",
+    0x80: "HwPowerBrakeSlowdown",
+    0x100: "DisplayClockSetting",
+}
+
+
+def reason_names(mask: int) -> List[str]:
+    """The names of the set bits, for people: NVML reports one OR-ed mask."""
+    return [name for bit, name in CLOCK_REASONS.items() if mask & bit]
+
+
+@dataclass
 class NvccFacts:
     path: str
     version: Optional[str] = None  # release 12.1

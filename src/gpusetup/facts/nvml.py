@@ -11,11 +11,10 @@ import contextlib
 import functools
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from gpusetup.facts.model import DriverFacts, GpuFacts, GpuProcess
+from gpusetup.facts.model import DriverFacts, GpuFacts, GpuProcess, Telemetry
 
 # nvmlInit error code -> the status doctor reasons about (NVML_ERROR_* names from nvml.h).
 _INIT_STATUS = {
@@ -274,22 +273,6 @@ def _process_name(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
-
-
-@dataclass
-class Telemetry:
-    """What NVML saw of one GPU while a benchmark ran (sampled, so worst cases are kept)."""
-
-    pci_bus_id: str
-    samples: int = 0
-    sm_clock_mhz: List[int] = field(default_factory=list)
-    power_w: List[float] = field(default_factory=list)
-    temperature_c: List[int] = field(default_factory=list)
-    reasons: int = 0  # every clocks-event reason seen, OR-ed together
-    pcie_gen_max_seen: Optional[int] = None
-    pcie_width_min_seen: Optional[int] = None
-    power_limit_w: Optional[float] = None
-    power_default_limit_w: Optional[float] = None
 
 
 class Sampler:

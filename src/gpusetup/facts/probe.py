@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Optional
 
 from gpusetup.errors import UsageError
-from gpusetup.facts import process
 from gpusetup.facts.model import TorchFacts
-from gpusetup.facts.serial import from_jsonable
+from gpusetup.plumbing import process
+from gpusetup.plumbing.codec import from_jsonable
 
 PROBE_SCRIPT = Path(__file__).with_name("_torch_probe.py")
 MARKER = "GPUSETUP-PROBE:"

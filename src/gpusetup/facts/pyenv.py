@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict
 
 from gpusetup.errors import UsageError
-from gpusetup.facts import process
+from gpusetup.plumbing import process
 
 _SCRIPT = r"""
 import json, os, platform, sys

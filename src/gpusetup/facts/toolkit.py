@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Callable, List, Mapping, Optional, Tuple
 
-from gpusetup.facts import process
 from gpusetup.facts.host import ld_library_dirs
 from gpusetup.facts.model import LibraryDir, NvccFacts, ToolkitFacts
+from gpusetup.plumbing import process
 
 # The libraries a torch wheel ships itself (in site-packages/nvidia/*) that a system copy can shadow.
 SHADOWING_LIBS = ("libcudart", "libcudnn", "libnccl", "libcublas", "libnvJitLink", "libcusparse")

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List, Tuple, Type
 import yaml
 
 from gpusetup.errors import ProfileError
-from gpusetup.facts.serial import ShapeError, from_jsonable
+from gpusetup.plumbing.codec import ShapeError, from_jsonable
 from gpusetup.profiles.model import (
     PROFILE_SCHEMA,
     CudaFile,

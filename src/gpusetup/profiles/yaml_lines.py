@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from gpusetup.facts.serial import LineDict
+from gpusetup.plumbing.codec import LineDict
 
 try:
     _Base: Any = yaml.CSafeLoader

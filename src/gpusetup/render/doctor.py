@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gpusetup.checks.finding import Severity
-from gpusetup.doctor import DoctorReport
+from gpusetup.doctor.finding import Severity
+from gpusetup.doctor.report import DoctorReport
 from gpusetup.facts.model import Facts, GpuFacts, TorchFacts
 
 _MARK = {

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gpusetup.resolve import Plan
+from gpusetup.install.resolve import Plan
 
 _STATUS = {
     "planned": ("plan (dry run: nothing changed)", "cyan"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, List
 
-from gpusetup.fleet import FleetReport, Node
+from gpusetup.fleet.summary import FleetReport, Node
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -6,7 +6,7 @@ import sys
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from gpusetup.bench.score import Row, VerifyResult
+from gpusetup.verify.score import Row, VerifyResult
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gpusetup.errors import ExitCode, UsageError
-from gpusetup.facts.serial import read_json_file
+from gpusetup.plumbing.codec import read_json_file
 
 REPORT_SCHEMA = "gpusetup.report/1"
 KNOWN = ("gpusetup.doctor/1", "gpusetup.verify/1")
@@ -131,10 +131,10 @@ def _add_doctor(nodes: Dict[str, Node], path: str, data: Dict[str, Any]) -> None
 def _doctor_errors(data: Dict[str, Any]) -> List[str]:
     """Error ids from re-running today's checks on the recorded facts (as doctor --facts does);
     the file's own findings when its facts cannot be read by this version."""
-    from gpusetup.checks.context import Context
-    from gpusetup.checks.registry import run_checks
+    from gpusetup.doctor.context import Context
+    from gpusetup.doctor.registry import run_checks
     from gpusetup.facts.model import Facts
-    from gpusetup.facts.serial import from_jsonable
+    from gpusetup.plumbing.codec import from_jsonable
     from gpusetup.profiles.load import load_profiles
 
     try:

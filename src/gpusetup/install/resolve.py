@@ -15,7 +15,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from gpusetup.errors import MissingRequirement, ResolutionError, UsageError
 from gpusetup.profiles.model import Profiles, TorchRelease
-from gpusetup.torch_rules import build_supports_device
+from gpusetup.rules.pytorch import build_supports_device
 from gpusetup.versions import ComputeCapability, CudaVersion, DriverVersion
 
 FAMILY = ("torch", "torchvision", "torchaudio")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Iterator, Optional
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding, Severity
-from gpusetup.checks.registry import check
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
 from gpusetup.facts.model import NvccFacts
-from gpusetup.torch_rules import toolkit_mismatch
+from gpusetup.rules.pytorch import toolkit_mismatch
 from gpusetup.versions import optional_cuda
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from gpusetup.facts import process
+from gpusetup.plumbing import process
 
 CHILD = Path(__file__).with_name("_bench_child.py")
 COLLECTIVES = Path(__file__).with_name("_collectives_child.py")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding, Severity
-from gpusetup.checks.registry import check
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 

@@ -6,7 +6,7 @@ import os
 from typing import Dict, Mapping, Optional, Sequence
 
 from gpusetup.errors import CommandFailed
-from gpusetup.facts import process
+from gpusetup.plumbing import process
 
 # Settings through which pip or uv would add another index next to the PyTorch one.
 _INDEX_VARIABLES = (

@@ -9,9 +9,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from gpusetup.checks.health import reason_names
 from gpusetup.errors import ExitCode
-from gpusetup.facts.nvml import Telemetry
+from gpusetup.facts.model import Telemetry, reason_names
 from gpusetup.profiles.model import GpuModel, GpusFile, Profiles
 
 VERIFY_SCHEMA = "gpusetup.verify/1"

@@ -6,10 +6,10 @@ import os
 import re
 from typing import Iterator, List, Optional
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding, Severity
-from gpusetup.checks.registry import check
-from gpusetup.torch_rules import build_supports_device, visible_nvml_indices
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
+from gpusetup.rules.pytorch import build_supports_device, visible_nvml_indices
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _REINSTALL = "gpusetup install --cuda auto"

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List
+from typing import Iterator
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding, Severity
-from gpusetup.checks.registry import check
-from gpusetup.facts.model import GpuFacts
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
+from gpusetup.facts.model import GpuFacts, reason_names
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
-# NVML clocks-event reason bits (nvml.h nvmlClocksEventReason*).
-CLOCK_REASONS: Dict[int, str] = {
-    0x1: "GpuIdle",
-    0x2: "ApplicationsClocksSetting",
-    0x4: "SwPowerCap",
-    0x8: "HwSlowdown",
-    0x10: "SyncBoost",
-    0x20: "SwThermalSlowdown",
-    0x40: "HwThermalSlowdown",
-    0x80: "HwPowerBrakeSlowdown",
-    0x100: "DisplayClockSetting",
-}
 # Reasons that mean the hardware is being held back, whatever the load.
 _BAD_REASONS = 0x8 | 0x20 | 0x40 | 0x80
-
-
-def reason_names(mask: int) -> List[str]:
-    return [name for bit, name in CLOCK_REASONS.items() if mask & bit]
 
 
 def _label(gpu: GpuFacts) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Sequence
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding
 from gpusetup.errors import UsageError
 
 CheckFn = Callable[[Context], Iterable[Finding]]
@@ -55,4 +55,4 @@ def all_ids() -> Dict[str, str]:
 
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
-    from gpusetup.checks import driver, health, toolkit, torch_stack  # noqa: F401
+    from gpusetup.doctor.checks import driver, health, toolkit, torch_stack  # noqa: F401

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import DriverFacts, GpuFacts
 from gpusetup.facts.pyenv import PythonEnv
-from gpusetup.resolve import Machine, Plan
+from gpusetup.install.resolve import Machine, Plan
 from gpusetup.versions import (
     ComputeCapability,
     DriverVersion,

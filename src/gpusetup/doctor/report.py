@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence
 
-from gpusetup.checks.context import Context
-from gpusetup.checks.finding import Finding, Severity
-from gpusetup.checks.registry import run_checks
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import run_checks
 from gpusetup.errors import ExitCode, UsageError
 from gpusetup.facts.model import FACTS_SCHEMA, Facts
-from gpusetup.facts.serial import from_jsonable, read_json_file, to_jsonable
+from gpusetup.plumbing.codec import from_jsonable, read_json_file, to_jsonable
 from gpusetup.profiles.model import Profiles
 
 DOCTOR_SCHEMA = "gpusetup.doctor/1"

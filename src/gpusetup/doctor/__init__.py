@@ -1,0 +1,1 @@
+"""doctor's decisions: checks turn facts into findings."""

@@ -1,0 +1,1 @@
+"""report's decisions: many nodes' doctor and verify results side by side."""

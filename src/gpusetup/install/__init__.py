@@ -1,0 +1,1 @@
+"""install's decisions (request, resolve, plan) and the one module that changes the machine."""

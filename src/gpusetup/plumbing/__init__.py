@@ -1,0 +1,1 @@
+"""Plumbing shared by every layer: the one subprocess seam and the dataclass <-> JSON codec."""

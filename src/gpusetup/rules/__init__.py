@@ -1,0 +1,1 @@
+"""PyTorch's (and Triton's) own rules, restated as pure functions."""
