@@ -9,11 +9,11 @@ V100S, GH200) must match its own entry or nothing, never a sibling's peaks.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from gpusetup.bench.score import is_mig_slice
+from gpusetup.bench.score import Floors, is_mig_slice, score
 from gpusetup.profiles.model import GpusFile, Profiles
 
 TABLE = Path(__file__).parent / "fixtures" / "device_names.txt"
@@ -90,3 +90,33 @@ def test_a_variant_does_not_take_its_siblings_peaks(profiles: Profiles) -> None:
     full = profiles.gpu_model("NVIDIA GeForce RTX 4090")
     assert d is not None and full is not None and d.name != full.name
     assert d.peak_tflops["bf16"] < full.peak_tflops["bf16"]
+
+
+def _result(name: str, benchmark: str, dtype: str, value: float, unit: str) -> Dict[str, Any]:
+    """One child RESULT event, hand-made: a correct result of the given speed on GPU 0."""
+    return {
+        "gpu": 0,
+        "name": name,
+        "benchmark": benchmark,
+        "dtype": dtype,
+        "value": value,
+        "unit": unit,
+        "ok": True,
+    }
+
+
+def test_verify_scores_a_4090_d_against_its_own_peak(profiles: Profiles) -> None:
+    # 150 TFLOP/s bf16 is 91 % of the 4090's peak but above the 4090 D's (147.1): its own entry.
+    raw = [_result("NVIDIA GeForce RTX 4090 D", "matmul", "bf16", 150.0, "TFLOP/s")]
+    (row,) = score(raw, profiles, Floors(), {}, {})
+    assert row.ok and row.fraction_of_peak == pytest.approx(150.0 / 147.1, abs=1e-3)
+
+
+def test_verify_judges_the_a10g_memory_but_not_its_unpublished_compute(profiles: Profiles) -> None:
+    raw = [
+        _result("NVIDIA A10G", "matmul", "bf16", 60.0, "TFLOP/s"),
+        _result("NVIDIA A10G", "memory", "fp32", 200.0, "GB/s"),
+    ]
+    matmul, memory = score(raw, profiles, Floors(), {}, {})
+    assert matmul.ok and matmul.floor is None and "not judged" in matmul.reason
+    assert not memory.ok and memory.fraction_of_peak == pytest.approx(200.0 / 600, abs=1e-3)
