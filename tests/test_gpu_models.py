@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from gpusetup.bench.score import Floors, is_mig_slice, score
 from gpusetup.profiles.model import GpusFile, Profiles
+from gpusetup.verify.score import Floors, is_mig_slice, score
 
 TABLE = Path(__file__).parent / "fixtures" / "device_names.txt"
 NOT_JUDGED = "-"
@@ -41,7 +41,7 @@ def _gpus(profiles: Profiles) -> GpusFile:
 
 
 def _judged_as(profiles: Profiles, name: str) -> Optional[str]:
-    """The model verify scores this device against: none for a MIG slice (see bench/score.py)."""
+    """The model verify scores this device against: none for a MIG slice (see verify/score.py)."""
     if is_mig_slice(name):
         return None
     model = profiles.gpu_model(name)
