@@ -125,13 +125,17 @@ class _Collect:
 def read_small(path: str) -> Optional[str]:
     """A regular file's text, or None: a FIFO, a device or a huge file is never read."""
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
-                return None
-            return handle.read(_MAX_BYTES).decode("utf-8", errors="replace")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+            return None
+        try:
+            return handle.read(_MAX_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            return None
 
 
 # ---- pip -------------------------------------------------------------------------------------
