@@ -26,7 +26,7 @@ from gpusetup.facts.installer_config import (
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import probe_torch, target_python
 from gpusetup.facts.pyenv import PythonEnv, describe_python
-from gpusetup.installers import STRATEGIES, InstallerKind, Target, kept_variables
+from gpusetup.installers import STRATEGIES, Installer, InstallerKind, Target, kept_variables
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.console import make_console, print_line
@@ -126,28 +126,49 @@ def install(
         print_line(text.rstrip())
         return
     settings = _network(chosen, env, tool)
-    argv = strategy.argv(tool, target, plan, settings)
-    shown = Shown(plan, argv, settings, json_out, explain)
+    shown = Shown(plan, strategy.argv(tool, target, plan, settings), settings, json_out, explain)
     pypi_default = profiles.releases[plan.torch].pypi_default
+    checked = Checked(interpreter, bool(gpus), pypi_default, chosen)
     if dry_run:
         _report(shown, "planned")
-        return
-    if decide.already_installed(plan, env.installed, pypi_default):
+    elif decide.already_installed(plan, env.installed, pypi_default):
         _report(shown, "already-installed")
         if constraints is not None:
-            verified = _verify(interpreter, plan, bool(gpus), pypi_default, chosen)
-            _write_constraints(constraints, plan, verified)
-        return
-    _report(shown, "installing", decide.changes(plan, env.installed) if env.installed else [])
+            _write_constraints(constraints, plan, _verify(plan, checked))
+    else:
+        changes = decide.changes(plan, env.installed) if env.installed else []
+        _install(shown, strategy, checked, changes, constraints)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """How an install is checked afterwards: in which interpreter, and what it must hold."""
+
+    python: str
+    has_gpu: bool
+    pypi_default: str  # the build PyPI's wheels without a local tag are
+    installer: InstallerKind
+
+
+def _install(
+    shown: Shown,
+    strategy: Installer,
+    checked: Checked,
+    changes: List[str],
+    constraints: Optional[str],
+) -> None:
+    """Run the installer, then believe only what the target interpreter reports."""
+    _report(shown, "installing", changes)
     from gpusetup.runner import run_installer
 
-    run_installer(strategy, argv, settings, to_stderr=json_out)
-    verified = _verify(interpreter, plan, bool(gpus), pypi_default, chosen)
+    run_installer(strategy, shown.argv, shown.settings, to_stderr=shown.json_out)
+    verified = _verify(shown.plan, checked)
     if constraints is not None:
-        _write_constraints(constraints, plan, verified)
-    if json_out:
+        _write_constraints(constraints, shown.plan, verified)
+    if shown.json_out:
         print_line(json.dumps({**_json(shown, "installed"), "installed": verified}, indent=2))
     else:
+        plan = shown.plan
         make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
 
 
@@ -317,10 +338,9 @@ def _json(shown: Shown, status: str) -> dict[str, object]:
     }
 
 
-def _verify(
-    python: str, plan: Plan, has_gpu: bool, pypi_default: str, chosen: InstallerKind
-) -> dict[str, str]:
+def _verify(plan: Plan, checked: Checked) -> dict[str, str]:
     """Probe the target: torch imports, every member is the planned version and build, CUDA works."""
+    python = checked.python
     facts = probe_torch(python)
     if facts.status != "ok":
         raise CommandFailed(
@@ -332,7 +352,8 @@ def _verify(
         if dist.name in FAMILY and os.path.basename(dist.location) != "conda-meta":
             copies.setdefault(dist.name, []).append(dist.version)
     found = decide.Installed(copies, facts.version or "", facts.cuda_build)
-    wrong = decide.differences(plan, found, pypi_default, chosen is not InstallerKind.CONDA)
+    local_tags = checked.installer is not InstallerKind.CONDA
+    wrong = decide.differences(plan, found, checked.pypi_default, local_tags)
     if not decide.pins_hold(plan.pins, describe_python(python).installed):
         wrong.append(f"pins: {', '.join(plan.pins)} do not hold")
     if wrong:
@@ -340,7 +361,7 @@ def _verify(
             f"the installer succeeded, but {python} does not hold the plan: " + "; ".join(wrong),
             "no constraints file was written; run gpusetup doctor --python " + python,
         )
-    if plan.variant.startswith("cu") and has_gpu and not facts.cuda_available:
+    if plan.variant.startswith("cu") and checked.has_gpu and not facts.cuda_available:
         raise CommandFailed(
             f"torch {facts.version} is installed but CUDA is not usable: {facts.init_error[:120]}",
             f"run gpusetup doctor --python {python} for the cause and its fix",
