@@ -50,6 +50,10 @@ def render_plan(
 
 def render_settings(settings: NetSettings, console: Console) -> None:
     """Which of the user's installer settings pass (network only) and which are left out."""
+    if settings.kept or settings.ignored:
+        console.print(
+            Text("installer settings (network only; nothing that adds a source):", style="bold")
+        )
     for kept in settings.kept:
         value = re.sub(r"(://)[^/@\s]+@", r"\1***@", kept.value)
         console.print(Text(f"  kept: {kept.name} = {value}  ({kept.source})"), soft_wrap=True)
