@@ -10,6 +10,8 @@ from typing import Dict, List
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpusetup.cli import app
 from tests.conftest import make_runner
@@ -119,7 +121,10 @@ def test_a_stack_index_url_is_one_url(tmp_path: Path, url: str) -> None:
         ],
     )
     assert result.exit_code == 2, result.output
-    assert "site.yaml:7" in result.stderr and "one https:// or file:/// URL" in result.stderr
+    assert (
+        "site.yaml:7" in result.stderr
+        and "must be an https:// URL (or file:///): one URL" in result.stderr
+    )
 
 
 # ---- usage errors, before any work ----------------------------------------------------------
@@ -207,3 +212,19 @@ def test_human_plan_lists_kept_and_ignored_settings(
     assert "kept: proxy = http://***@proxy.corp:3128" in out
     assert "ignored: extra-index-url" in out and "would add a package source" in out
     assert "ignored: constraint (PIP_CONSTRAINT)" in out and "s3cret" not in out
+
+
+@given(st.one_of(st.text(max_size=300), st.text(st.characters(max_codepoint=127), max_size=60)))
+@settings(max_examples=300, deadline=None)
+def test_an_accepted_index_url_cannot_carry_a_second_option(text: str) -> None:
+    """Whatever string a profile holds, one that passes is a single token in every output format."""
+    from gpusetup.profiles.model import check_index_url
+
+    for url in (text, "https://mirror.local/" + text, "file:///" + text):
+        try:
+            check_index_url(url)
+        except ValueError:
+            continue
+        assert url.startswith(("https://", "file:///")) and url.isprintable()
+        assert not any(c.isspace() or c in '"\\<>`{}|^' for c in url)
+        assert shlex.split(f"--index-url {url}") == ["--index-url", url]

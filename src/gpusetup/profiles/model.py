@@ -210,10 +210,11 @@ def _check_https(url: str, what: str) -> None:
         raise ValueError(f"{what}: must be an https:// URL, got {url!r}")
 
 
-# RFC 3986's characters: no space, quote, backslash or control character can end the URL early and
-# start a second option (`--extra-index-url`) in a requirements file, a shell line or a TOML string.
+# RFC 3986's characters less the apostrophe (pip splits requirements-file options with shlex): no
+# space, quote, backslash or control character can end the URL early and start a second option
+# (`--extra-index-url`) in a requirements file, a shell line, a YAML or a TOML string.
 _URL = re.compile(
-    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?|file://(localhost)?)(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?|file://(localhost)?)(/[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*)?"
 )
 
 
@@ -221,7 +222,7 @@ def check_index_url(url: str) -> None:
     """A stack's index: one https:// or file:/// URL, nothing more."""
     if not _URL.fullmatch(url) or (url.startswith("file://") and "/" not in url[len("file://") :]):
         raise ValueError(
-            f"index_url: must be one https:// or file:/// URL with no spaces, quotes or control characters, got {url!r}"
+            f"index_url: must be an https:// URL (or file:///): one URL, no spaces, quotes or control characters, got {url!r}"
         )
 
 
