@@ -228,3 +228,23 @@ def test_an_accepted_index_url_cannot_carry_a_second_option(text: str) -> None:
         assert url.startswith(("https://", "file:///")) and url.isprintable()
         assert not any(c.isspace() or c in '"\\<>`{}|^' for c in url)
         assert shlex.split(f"--index-url {url}") == ["--index-url", url]
+
+
+@pytest.mark.parametrize("text", ["", " ", "\t\n"])
+def test_the_resolver_refuses_an_empty_torch_request_too(text: str) -> None:
+    """Not only the CLI: a blank version never means "the newest" anywhere."""
+    from gpusetup.errors import UsageError
+    from gpusetup.resolve import torch_spec
+
+    with pytest.raises(UsageError, match="empty version"):
+        torch_spec(text)
+
+
+def test_redact_hides_every_password_in_a_line() -> None:
+    from gpusetup.installers import redact
+
+    line = "--proxy http://bob:pw@proxy:3128 --index-url https://tok@mirror/whl https://plain/x"
+    assert (
+        redact(line)
+        == "--proxy http://***@proxy:3128 --index-url https://***@mirror/whl https://plain/x"
+    )

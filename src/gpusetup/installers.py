@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Protocol, Sequence, Tuple
 
@@ -90,6 +91,11 @@ class Installer(Protocol):
     def env(
         self, environ: Mapping[str, str], settings: NetSettings, scratch: str
     ) -> Dict[str, str]: ...
+
+
+def redact(text: str) -> str:
+    """A URL's user:password (a proxy's, an index's) is never printed."""
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
 
 
 def base_env(environ: Mapping[str, str]) -> Dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -26,7 +25,14 @@ from gpusetup.facts.installer_config import (
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import probe_torch, target_python
 from gpusetup.facts.pyenv import PythonEnv, describe_python
-from gpusetup.installers import STRATEGIES, Installer, InstallerKind, Target, kept_variables
+from gpusetup.installers import (
+    STRATEGIES,
+    Installer,
+    InstallerKind,
+    Target,
+    kept_variables,
+    redact,
+)
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.console import make_console, print_line
@@ -377,8 +383,3 @@ def _write_constraints(path: str, plan: Plan, verified: dict[str, str]) -> None:
         raise CommandFailed(
             f"--constraints {path}: could not write it: {err.strerror}", "torch is installed"
         ) from None
-
-
-def redact(text: str) -> str:
-    """A URL's user:password (a proxy's, an index's) is never printed."""
-    return re.sub(r"(://)[^/@\s]+@", r"\1***@", text)

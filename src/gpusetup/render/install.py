@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import List, Optional
 
 from rich.console import Console
@@ -10,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpusetup.facts.installer_config import NetSettings
+from gpusetup.installers import redact
 from gpusetup.resolve import Plan
 
 _STATUS = {
@@ -55,7 +55,7 @@ def render_settings(settings: NetSettings, console: Console) -> None:
             Text("installer settings (network only; nothing that adds a source):", style="bold")
         )
     for kept in settings.kept:
-        value = re.sub(r"(://)[^/@\s]+@", r"\1***@", kept.value)
+        value = redact(kept.value)
         console.print(Text(f"  kept: {kept.name} = {value}  ({kept.source})"), soft_wrap=True)
     sources = [i for i in settings.ignored if i.adds_source]
     for ignored in sources:
