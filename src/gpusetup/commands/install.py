@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.output_path import check_writable
 from gpusetup.errors import CommandFailed, UsageError
+from gpusetup.facts.installer_config import (
+    Kept,
+    NetSettings,
+    conda_settings,
+    pip_settings,
+    uv_settings,
+)
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import probe_torch, target_python
 from gpusetup.facts.pyenv import PythonEnv, describe_python
 from gpusetup.install import plan as decide
+from gpusetup.install.installers import (
+    STRATEGIES,
+    Installer,
+    InstallerKind,
+    Target,
+    kept_variables,
+    redact,
+)
 from gpusetup.install.resolve import FAMILY, Plan, Request, resolve
 from gpusetup.plumbing import process
 from gpusetup.profiles.load import load_profiles
@@ -41,18 +59,22 @@ def install(
     ),
     installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show the plan and command; change nothing."
+        False,
+        "--dry-run",
+        help="Show the plan and command; change and write nothing (refused with --constraints).",
     ),
     print_only: bool = typer.Option(
-        False, "--print", help="Print only the shell command (for eval or a Dockerfile)."
+        False,
+        "--print",
+        help="Print only the shell command (for eval or a Dockerfile; not with --json).",
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the plan as JSON (gpusetup.install/1)."
     ),
-    fmt: str = typer.Option(
-        "command",
+    fmt: Optional[str] = typer.Option(
+        None,
         "--format",
-        help="command, requirements, uv (pyproject snippet) or conda (environment.yml).",
+        help="command, requirements, uv (pyproject snippet) or conda (environment.yml); not with --json.",
     ),
     explain: bool = typer.Option(
         False, "--explain", help="List every candidate variant and why it was taken or rejected."
@@ -70,7 +92,9 @@ def install(
         None, "--platform", help="Plan for linux_x86_64, linux_aarch64, win_amd64, macos_arm64."
     ),
     constraints: Optional[str] = typer.Option(
-        None, "--constraints", help="Write a pip constraints file pinning the family."
+        None,
+        "--constraints",
+        help="After a verified install, write a pip constraints file pinning the family to what the target holds.",
     ),
     profile: Optional[str] = typer.Option(
         None, "--profile", help="Use a named stack from a profile directory."
@@ -80,7 +104,7 @@ def install(
     ),
 ) -> None:
     """Resolve the matching PyTorch build (torch + torchvision + torchaudio) and install it, safely."""
-    _check_options(installer, fmt, constraints)
+    _check_options(installer, fmt, constraints, dry_run, json_out, print_only, torch)
     profiles = load_profiles(profiles_dir)
     request = _request(torch, cuda, packages, installer, profile, profiles)
     interpreter = target_python(python)
@@ -96,44 +120,107 @@ def install(
         machine,
         profiles,
     )
-    argv = _argv(_installer(installer, env, plan), interpreter, env, plan)
-    if print_only or fmt != "command":
+    chosen = InstallerKind(_installer(installer, env, plan))
+    strategy, tool = STRATEGIES[chosen], _tool(chosen)
+    target = Target(interpreter, env.prefix, env.conda)
+    if print_only or (fmt or "command") != "command":
         text = (
-            decide.shell_line(argv)
-            if fmt == "command"
-            else decide.render_format(plan, fmt, machine.python)
+            decide.shell_line(strategy.argv(tool, target, plan, NetSettings()))
+            if (fmt or "command") == "command"
+            else decide.render_format(plan, fmt or "command", machine.python)
         )
         print_line(text.rstrip())
         return
+    settings = _network(chosen, env, tool)
+    shown = Shown(plan, strategy.argv(tool, target, plan, settings), settings, json_out, explain)
+    pypi_default = profiles.releases[plan.torch].pypi_default
+    checked = Checked(interpreter, bool(gpus), pypi_default, chosen)
     if dry_run:
-        _report(plan, argv, "planned", json_out, explain)
-        _write_constraints(constraints, plan, None)
-        return
-    if decide.already_installed(plan, env.installed, profiles.releases[plan.torch].pypi_default):
-        _report(plan, argv, "already-installed", json_out, explain)
-        _write_constraints(constraints, plan, env.installed)
-        return
-    changes = decide.changes(plan, env.installed) if env.installed else []
-    _report(plan, argv, "installing", json_out, explain, changes)
+        _report(shown, "planned")
+    elif decide.already_installed(plan, env.installed, pypi_default):
+        _report(shown, "already-installed")
+        if constraints is not None:
+            _write_constraints(constraints, plan, _verify(plan, checked))
+    else:
+        changes = decide.changes(plan, env.installed) if env.installed else []
+        _install(shown, strategy, checked, changes, constraints)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """How an install is checked afterwards: in which interpreter, and what it must hold."""
+
+    python: str
+    has_gpu: bool
+    pypi_default: str  # the build PyPI's wheels without a local tag are
+    installer: InstallerKind
+
+
+def _install(
+    shown: Shown,
+    strategy: Installer,
+    checked: Checked,
+    changes: List[str],
+    constraints: Optional[str],
+) -> None:
+    """Run the installer, then believe only what the target interpreter reports."""
+    _report(shown, "installing", changes)
     from gpusetup.install.run import run_installer
 
-    run_installer(argv, to_stderr=json_out)
-    _write_constraints(constraints, plan, _check_after(interpreter, plan, bool(gpus)))
-    if json_out:
-        print_line(json.dumps(_json(plan, argv, "installed"), indent=2))
+    run_installer(strategy, shown.argv, shown.settings, to_stderr=shown.json_out)
+    verified = _verify(shown.plan, checked)
+    if constraints is not None:
+        _write_constraints(constraints, shown.plan, verified)
+    if shown.json_out:
+        print_line(json.dumps({**_json(shown, "installed"), "installed": verified}, indent=2))
     else:
+        plan = shown.plan
         make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
 
 
-def _check_options(installer: str, fmt: str, constraints: Optional[str]) -> None:
+@dataclass(frozen=True)
+class Shown:
+    """What the plan report shows: the plan, the exact command and the settings kept and ignored."""
+
+    plan: Plan
+    argv: List[str]
+    settings: NetSettings
+    json_out: bool
+    explain: bool
+
+
+def _check_options(
+    installer: str,
+    fmt: Optional[str],
+    constraints: Optional[str],
+    dry_run: bool,
+    json_out: bool,
+    print_only: bool,
+    torch: Optional[str],
+) -> None:
+    """Every usage error before any work: nothing is probed, resolved or installed on bad options."""
     if installer not in INSTALLERS:
         raise UsageError(
             f"--installer {installer}: unknown installer", "one of " + ", ".join(INSTALLERS)
         )
-    if fmt not in decide.FORMATS:
+    if fmt is not None and fmt not in decide.FORMATS:
         raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(decide.FORMATS))
-    if constraints is not None and not Path(constraints).resolve().parent.is_dir():
-        raise UsageError(f"--constraints {constraints}: its directory does not exist")
+    if torch is not None and not torch.strip():
+        raise UsageError("--torch: empty version", "examples: 2.4.1, 2.1, '>=2.3'; or leave it out")
+    printing = "--print" if print_only else ("--format" if fmt is not None else "")
+    if json_out and printing:
+        raise UsageError(
+            f"--json cannot be combined with {printing}: {printing} prints the command or file itself",
+            f"drop {printing} (the JSON plan holds the command), or drop --json",
+        )
+    if constraints is not None:
+        check_writable(constraints, "--constraints")
+        if dry_run or printing:
+            raise UsageError(
+                f"--constraints cannot be combined with {'--dry-run' if dry_run else printing}: "
+                "it is written only from a verified install",
+                "drop --dry-run to install and write it (nothing is written by a dry run)",
+            )
 
 
 def _check_stack_python(
@@ -193,36 +280,43 @@ def _installer(choice: str, env: PythonEnv, plan: Plan) -> str:
     return "uv" if process.which("uv") else "pip"
 
 
-def _argv(chosen: str, interpreter: str, env: PythonEnv, plan: Plan) -> List[str]:
-    if chosen == "uv":
-        return decide.uv_argv(process.which("uv") or "uv", interpreter, plan)
-    if chosen == "conda":
-        tool = process.which("mamba") or process.which("conda") or "conda"
-        return decide.conda_argv(tool, env.prefix, plan)
-    return decide.pip_argv(interpreter, plan)
+def _tool(chosen: InstallerKind) -> str:
+    if chosen is InstallerKind.UV:
+        return process.which("uv") or "uv"
+    if chosen is InstallerKind.CONDA:
+        return process.which("mamba") or process.which("conda") or "conda"
+    return ""  # pip runs as python -m pip in the target interpreter
 
 
-def _report(
-    plan: Plan,
-    argv: List[str],
-    status: str,
-    json_out: bool,
-    explain: bool,
-    changes: Optional[List[str]] = None,
-) -> None:
-    if json_out:
+def _network(chosen: InstallerKind, env: PythonEnv, tool: str) -> NetSettings:
+    """The installer's own network settings (its config files and variables), plus proxy/CA variables."""
+    if chosen is InstallerKind.UV:
+        found = uv_settings(os.environ, os.getcwd())
+    elif chosen is InstallerKind.CONDA:
+        root = os.path.dirname(os.path.dirname(os.path.realpath(tool))) if os.sep in tool else ""
+        found = conda_settings(os.environ, root, env.prefix)
+    else:
+        found = pip_settings(os.environ, env.prefix)
+    variables = tuple(Kept(k, v, "environment") for k, v in kept_variables(os.environ))
+    return NetSettings(found.kept + variables, found.ignored)
+
+
+def _report(shown: Shown, status: str, changes: Optional[List[str]] = None) -> None:
+    if shown.json_out:
         if status != "installing":
-            print_line(json.dumps(_json(plan, argv, status), indent=2))
+            print_line(json.dumps(_json(shown, status), indent=2))
         return
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 
     console = make_console()
-    render_plan(plan, decide.shell_line(argv), status, changes or [], console)
-    if explain:
-        render_explain(plan, console)
+    command = redact(decide.shell_line(shown.argv))
+    render_plan(shown.plan, command, status, changes or [], console, shown.settings)
+    if shown.explain:
+        render_explain(shown.plan, console)
 
 
-def _json(plan: Plan, argv: List[str], status: str) -> dict[str, object]:
+def _json(shown: Shown, status: str) -> dict[str, object]:
+    plan = shown.plan
     return {
         "schema": decide.INSTALL_SCHEMA,
         "status": status,
@@ -231,7 +325,17 @@ def _json(plan: Plan, argv: List[str], status: str) -> dict[str, object]:
         "index_url": plan.index_url,
         "packages": plan.packages,
         "pins": plan.pins,
-        "command": argv,
+        "command": [redact(a) for a in shown.argv],
+        "settings": {
+            "kept": [
+                {"name": k.name, "value": redact(k.value), "source": k.source}
+                for k in shown.settings.kept
+            ],
+            "ignored": [
+                {"name": i.name, "source": i.source, "adds_source": i.adds_source}
+                for i in shown.settings.ignored
+            ],
+        },
         "reasons": plan.reasons,
         "candidates": [
             {"torch": c.torch, "variant": c.variant, "accepted": c.accepted, "reason": c.reason}
@@ -240,29 +344,42 @@ def _json(plan: Plan, argv: List[str], status: str) -> dict[str, object]:
     }
 
 
-def _check_after(python: str, plan: Plan, has_gpu: bool) -> dict[str, str]:
-    """Run the doctor probe in the target: torch must import, be the planned build, and see CUDA."""
+def _verify(plan: Plan, checked: Checked) -> dict[str, str]:
+    """Probe the target: torch imports, every member is the planned version and build, CUDA works."""
+    python = checked.python
     facts = probe_torch(python)
     if facts.status != "ok":
         raise CommandFailed(
             f"after the install, torch does not work in {python}: {facts.status} {facts.error[:120]}",
             f"run gpusetup doctor --python {python}",
         )
-    build = facts.cuda_build
-    if plan.variant.startswith("cu") and not build:
+    copies: dict[str, List[str]] = {}
+    for dist in facts.distributions:
+        if dist.name in FAMILY and os.path.basename(dist.location) != "conda-meta":
+            copies.setdefault(dist.name, []).append(dist.version)
+    found = decide.Installed(copies, facts.version or "", facts.cuda_build)
+    local_tags = checked.installer is not InstallerKind.CONDA
+    wrong = decide.differences(plan, found, checked.pypi_default, local_tags)
+    if not decide.pins_hold(plan.pins, describe_python(python).installed):
+        wrong.append(f"pins: {', '.join(plan.pins)} do not hold")
+    if wrong:
         raise CommandFailed(
-            f"after the install, torch {facts.version} is not a CUDA build", "run gpusetup doctor"
+            f"the installer succeeded, but {python} does not hold the plan: " + "; ".join(wrong),
+            "no constraints file was written; run gpusetup doctor --python " + python,
         )
-    if plan.variant.startswith("cu") and has_gpu and not facts.cuda_available:
+    if plan.variant.startswith("cu") and checked.has_gpu and not facts.cuda_available:
         raise CommandFailed(
             f"torch {facts.version} is installed but CUDA is not usable: {facts.init_error[:120]}",
             f"run gpusetup doctor --python {python} for the cause and its fix",
         )
-    return {d.name: d.version for d in facts.distributions if d.name in FAMILY}
+    return {name: versions[0] for name, versions in copies.items()}
 
 
-def _write_constraints(
-    path: Optional[str], plan: Plan, installed: Optional[dict[str, str]]
-) -> None:
-    if path is not None:
-        Path(path).write_text(decide.constraints_text(plan, installed), encoding="utf-8")
+def _write_constraints(path: str, plan: Plan, verified: dict[str, str]) -> None:
+    """Written from what the probe found installed, never from the plan alone."""
+    try:
+        Path(path).write_text(decide.constraints_text(plan, verified), encoding="utf-8")
+    except OSError as err:
+        raise CommandFailed(
+            f"--constraints {path}: could not write it: {err.strerror}", "torch is installed"
+        ) from None

@@ -15,9 +15,11 @@ from packaging.requirements import Requirement
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import DriverFacts, GpuFacts
 from gpusetup.facts.pyenv import PythonEnv
+from gpusetup.install.installers import CONDA_CHANNEL_BASE, split_conda
 from gpusetup.install.resolve import Machine, Plan
 from gpusetup.versions import (
     ComputeCapability,
+    CudaVersion,
     DriverVersion,
     optional_cuda,
     optional_driver,
@@ -89,6 +91,15 @@ def pins_hold(pins: Sequence[str], installed: Dict[str, str]) -> bool:
     return True
 
 
+def build_matches(name: str, have: str, version: str, variant: str, pypi_default: str) -> bool:
+    """Whether an installed version (2.4.1+cu121, or 2.4.1 from PyPI) is the planned version and build."""
+    base, _, local = have.partition("+")
+    if base != version:
+        return False
+    build = local or pypi_default  # a wheel without a local tag is the PyPI default build
+    return name == "torchaudio" or build == variant
+
+
 def already_installed(plan: Plan, installed: Dict[str, str], pypi_default: str) -> bool:
     """Whether every planned package is installed at the planned version and build, within the pins."""
     if not pins_hold(plan.pins, installed):
@@ -96,19 +107,52 @@ def already_installed(plan: Plan, installed: Dict[str, str], pypi_default: str) 
     for spec in plan.packages:
         name, version = spec.split("==", 1)
         have = installed.get(name)
-        if have is None:
-            return False
-        base, _, local = have.partition("+")
-        if base != version:
-            return False
-        build = local or pypi_default  # a wheel without a local tag is the PyPI default build
-        if (
-            name != "torchaudio"
-            and build != plan.variant
-            and not (plan.variant == "cpu" and build == "cpu")
-        ):
+        if have is None or not build_matches(name, have, version, plan.variant, pypi_default):
             return False
     return True
+
+
+@dataclass(frozen=True)
+class Installed:
+    """The family as the target interpreter sees it after an install (from the doctor probe)."""
+
+    copies: Dict[str, List[str]]  # every installed version of each member, sys.path order
+    imported: str = ""  # torch.__version__
+    cuda_build: Optional[str] = None  # torch.version.cuda: 12.4, or None for a CPU build
+
+
+def differences(
+    plan: Plan, found: Installed, pypi_default: str, local_tags: bool = True
+) -> List[str]:
+    """What the target holds that the plan did not ask for, one line each; [] when it is the plan.
+
+    local_tags: wheels carry the build in the version (2.4.1+cu121); conda packages do not, so for
+    them the build is told by torch.version.cuda alone.
+    """
+    lines = []
+    for spec in plan.packages:
+        name, version = spec.split("==", 1)
+        want = f"{version}+{plan.variant}" if local_tags else version
+        copies = found.copies.get(name, [])
+        if not copies:
+            lines.append(f"{name}: not installed, planned {want}")
+            continue
+        have, variant, default = (copies[0], plan.variant, pypi_default)
+        if not local_tags:
+            have, variant, default = (copies[0].partition("+")[0], "", "")
+        if not build_matches(name, have, version, variant, default):
+            lines.append(f"{name}: installed {copies[0]}, planned {want}")
+        if len(set(copies)) > 1:
+            lines.append(f"{name}: {len(copies)} copies on sys.path ({', '.join(copies)})")
+    torch_dist = (found.copies.get("torch") or [""])[0]
+    if found.imported and torch_dist and found.imported != torch_dist:
+        lines.append(f"torch: imports as {found.imported}, its metadata says {torch_dist}")
+    want_cuda = str(CudaVersion.parse(plan.variant)) if plan.variant.startswith("cu") else None
+    if not plan.variant.startswith("rocm") and (found.cuda_build or None) != want_cuda:
+        lines.append(
+            f"torch: built for CUDA {found.cuda_build or 'none (a CPU build)'}, planned {plan.variant}"
+        )
+    return lines
 
 
 def changes(plan: Plan, installed: Dict[str, str]) -> List[str]:
@@ -120,28 +164,6 @@ def changes(plan: Plan, installed: Dict[str, str]) -> List[str]:
         have = installed.get(name)
         lines.append(f"{name}: {have} -> {target}" if have else f"{name}: (none) -> {target}")
     return lines
-
-
-def pip_argv(python: str, plan: Plan) -> List[str]:
-    return [python, "-m", "pip", "install", *plan.requirements, "--index-url", plan.index_url]
-
-
-def uv_argv(uv: str, python: str, plan: Plan) -> List[str]:
-    return [
-        uv,
-        "pip",
-        "install",
-        "--python",
-        python,
-        *plan.requirements,
-        "--index-url",
-        plan.index_url,
-    ]
-
-
-def conda_argv(conda: str, prefix: str, plan: Plan) -> List[str]:
-    assert plan.conda is not None
-    return [conda, "install", "-y", "--prefix", prefix, *plan.conda, *plan.pins]
 
 
 def shell_line(argv: Sequence[str]) -> str:
@@ -185,17 +207,14 @@ def _uv_snippet(plan: Plan) -> str:
 
 
 def _environment_yml(plan: Plan, python_version: str) -> str:
+    """environment.yml with full channel URLs (immune to a .condarc channel_alias) and nodefaults."""
     lines = [f"name: torch-{plan.torch}-{plan.variant}"]
     if plan.conda is not None and plan.conda[0] != "-c":  # the pytorch channel (2.0 to 2.5.1)
-        channels = [plan.conda[i + 1] for i, a in enumerate(plan.conda) if a == "-c"]
-        specs = [
-            a
-            for i, a in enumerate(plan.conda)
-            if a != "-c" and (i == 0 or plan.conda[i - 1] != "-c")
-        ]
+        channels, specs = split_conda(plan.conda)
         lines += [
             "channels:",
-            *[f"  - {c}" for c in channels],
+            *[f"  - {CONDA_CHANNEL_BASE}/{c}" for c in channels],
+            "  - nodefaults",
             "dependencies:",
             f"  - python={python_version}",
         ]
@@ -203,7 +222,8 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
     else:
         lines += [
             "channels:",
-            "  - conda-forge",
+            f"  - {CONDA_CHANNEL_BASE}/conda-forge",
+            "  - nodefaults",
             "dependencies:",
             f"  - python={python_version}",
             "  - pip",

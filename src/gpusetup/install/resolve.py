@@ -96,6 +96,10 @@ def torch_spec(text: Optional[str]) -> Optional[SpecifierSet]:
     if text is None:
         return None
     raw = text.strip()
+    if not raw:
+        raise UsageError(
+            "--torch: empty version", "examples: 2.4.1, 2.1, 2.1.*, '>=2.3'; or leave it out"
+        )
     if re.fullmatch(r"\d+\.\d+\.\d+", raw):
         return SpecifierSet(f"=={raw}")
     series = re.fullmatch(r"(\d+(?:\.\d+)?)(?:\.\*)?", raw)
@@ -368,8 +372,8 @@ def _plan(
             f"torch {rule.numpy2_from} ({rule.source})"
         )
     reasons.append(
-        f"index {index}: --index-url only, with pip/uv config files and *_INDEX_URL variables ignored, "
-        "so no package can come from another index"
+        f"index {index}: --index-url only; no PIP_*/UV_*/CONDA_* variable, config, constraints or "
+        "requirements file reaches the installer, so no package can come from another index"
     )
     if machine.capabilities:
         reasons.append(
@@ -411,7 +415,10 @@ def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> Lis
                 "available: " + ", ".join(release.conda.cuda),
             )
         return [*specs, f"pytorch-cuda={cuda}", "-c", "pytorch", "-c", "nvidia"]
-    specs = [f"pytorch=={release.torch}"] + [f"{n}" for n in names if n != "torch"]
+    # conda-forge numbers torchvision and torchaudio like PyPI: pinned, never left to the solver.
+    specs = [f"pytorch=={release.torch}"] + [
+        f"{n}=={release.companions[n]}" for n in names if n != "torch"
+    ]
     if variant == "cpu":
         return ["-c", "conda-forge", *specs, "pytorch-cpu"]
     version = CudaVersion.parse(variant)

@@ -3,47 +3,36 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, Mapping, Optional, Sequence
+import tempfile
+from typing import Mapping, Optional, Sequence
 
 from gpusetup.errors import CommandFailed
+from gpusetup.facts.installer_config import NetSettings
+from gpusetup.install.installers import Conda, Installer
 from gpusetup.plumbing import process
 
-# Settings through which pip or uv would add another index next to the PyTorch one.
-_INDEX_VARIABLES = (
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_INDEX_URL",
-    "PIP_FIND_LINKS",
-    "PIP_NO_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX_URL",
-    "UV_INDEX",
-    "UV_DEFAULT_INDEX",
-    "UV_FIND_LINKS",
-)
 
+def run_installer(
+    strategy: Installer,
+    argv: Sequence[str],
+    settings: NetSettings,
+    to_stderr: bool = False,
+    environ: Optional[Mapping[str, str]] = None,
+) -> None:
+    """Run argv (a list, never a shell line) in the strategy's allow-listed environment.
 
-def installer_env(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """The environment for pip/uv: no config files and no index variables, so --index-url is the only index.
-
-    (A pip.conf `extra-index-url` is how a look-alike package reaches an install: torchtriton, 2022.)
+    It runs in an empty directory that is removed afterwards (nothing in the user's cwd is imported by
+    `python -m pip`, and conda's CONDARC file lives there).
     """
-    env = {
-        k: v
-        for k, v in (os.environ if environ is None else environ).items()
-        if k not in _INDEX_VARIABLES
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["UV_NO_CONFIG"] = "1"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-def run_installer(argv: Sequence[str], to_stderr: bool = False) -> None:
-    """Run argv (a list, never a shell line) with its output on the user's terminal."""
-    try:
-        code = process.run_streaming(argv, env=installer_env(), to_stderr=to_stderr)
-    except FileNotFoundError as err:
-        raise CommandFailed(str(err), "is the installer on PATH?") from None
+    with tempfile.TemporaryDirectory(prefix="gpusetup-install-") as scratch:
+        env = strategy.env(os.environ if environ is None else environ, settings, scratch)
+        if isinstance(strategy, Conda):
+            with open(env["CONDARC"], "w", encoding="utf-8") as handle:
+                handle.write(Conda.condarc_text(settings))
+        try:
+            code = process.run_streaming(argv, env=env, to_stderr=to_stderr, cwd=scratch)
+        except FileNotFoundError as err:
+            raise CommandFailed(str(err), "is the installer on PATH?") from None
     if code != 0:
         raise CommandFailed(
             f"{argv[0]} {' '.join(argv[1:4])} ... exited with code {code}", "see its output above"

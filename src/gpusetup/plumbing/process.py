@@ -101,7 +101,11 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def run_streaming(
-    argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None, to_stderr: bool = False
+    argv: Sequence[str],
+    *,
+    env: Optional[Mapping[str, str]] = None,
+    to_stderr: bool = False,
+    cwd: Optional[str] = None,
 ) -> int:
     """Run an installer with its output going straight to the user's terminal (or stderr)."""
     try:
@@ -109,6 +113,7 @@ def run_streaming(
             list(argv),
             env=dict(env) if env is not None else None,
             stdout=sys.stderr if to_stderr else None,
+            cwd=cwd,
         )
     except OSError as err:
         raise FileNotFoundError(f"could not run {argv[0]}: {err}") from err

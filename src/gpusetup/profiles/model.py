@@ -210,6 +210,22 @@ def _check_https(url: str, what: str) -> None:
         raise ValueError(f"{what}: must be an https:// URL, got {url!r}")
 
 
+# RFC 3986's characters less the apostrophe (pip splits requirements-file options with shlex): no
+# space, quote, backslash or control character can end the URL early and start a second option
+# (`--extra-index-url`) in a requirements file, a shell line, a YAML or a TOML string.
+_URL = re.compile(
+    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?|file://(localhost)?)(/[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*)?"
+)
+
+
+def check_index_url(url: str) -> None:
+    """A stack's index: one https:// or file:/// URL, nothing more."""
+    if not _URL.fullmatch(url) or (url.startswith("file://") and "/" not in url[len("file://") :]):
+        raise ValueError(
+            f"index_url: must be an https:// URL (or file:///): one URL, no spaces, quotes or control characters, got {url!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Stack:
     """A named, pinned stack a site defines: our cluster = torch 2.4.1 + cu121 + Python 3.11."""
@@ -229,8 +245,8 @@ class Stack:
         check_variant(self.cuda, "cuda")
         if self.python:
             _check_version(self.python, "python")
-        if self.index_url and not self.index_url.startswith("file:///"):
-            _check_https(self.index_url, "index_url")
+        if self.index_url:
+            check_index_url(self.index_url)
         for package in self.packages:
             if package not in ("torch", "torchvision", "torchaudio"):
                 raise ValueError(f"unknown package {package!r} (torch, torchvision, torchaudio)")
