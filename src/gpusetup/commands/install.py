@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -17,7 +16,7 @@ from gpusetup.facts.probe import probe_torch, target_python
 from gpusetup.facts.pyenv import PythonEnv, describe_python
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
-from gpusetup.render.console import make_console, print_line
+from gpusetup.render.console import make_console, print_json, print_line
 from gpusetup.resolve import FAMILY, Plan, Request, resolve
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
@@ -120,9 +119,13 @@ def install(
     run_installer(argv, to_stderr=json_out)
     _write_constraints(constraints, plan, _check_after(interpreter, plan, bool(gpus)))
     if json_out:
-        print_line(json.dumps(_json(plan, argv, "installed"), indent=2))
+        print_json(_json(plan, argv, "installed"))
     else:
-        make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
+        from rich.text import Text
+
+        make_console().print(
+            Text(f"✔ installed torch {plan.torch} ({plan.variant})", style="bold green")
+        )
 
 
 def _check_options(installer: str, fmt: str, constraints: Optional[str]) -> None:
@@ -212,7 +215,7 @@ def _report(
 ) -> None:
     if json_out:
         if status != "installing":
-            print_line(json.dumps(_json(plan, argv, status), indent=2))
+            print_json(_json(plan, argv, status))
         return
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 
