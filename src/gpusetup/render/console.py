@@ -118,7 +118,7 @@ class GuardedStream:
         return self._stream.fileno()
 
     def write(self, text: str) -> int:
-        return self._guard(lambda s: s.write(for_encoding(text, self.encoding)))
+        return int(self._guard(lambda s: s.write(for_encoding(text, self.encoding))) or 0)
 
     def flush(self) -> None:
         self._guard(lambda s: s.flush())
