@@ -151,6 +151,26 @@ def _discard(stream: IO[str]) -> None:
         os.close(devnull)
 
 
+def _clean(renderable: Any) -> Any:
+    """renderable with its data text made visible before rich measures it (so columns fit)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if isinstance(renderable, str):
+        return visible(renderable)
+    if isinstance(renderable, Text) and _UNSAFE.search(renderable.plain):
+        clean = Text(style=renderable.style, justify=renderable.justify, end=renderable.end)
+        for part in renderable.divide(
+            sorted({s.start for s in renderable.spans} | {s.end for s in renderable.spans})
+        ):
+            clean.append(visible(part.plain), style=part.spans[0].style if part.spans else None)
+        return clean
+    if isinstance(renderable, Table):
+        for column in renderable.columns:
+            column._cells = [_clean(cell) for cell in column._cells]
+    return renderable
+
+
 def _make_safe_console_class() -> Any:
     from rich.console import Console
     from rich.segment import Segment
@@ -158,10 +178,13 @@ def _make_safe_console_class() -> Any:
     class SafeConsole(Console):
         """A Console whose text segments never carry control characters from the data."""
 
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(_clean(o) for o in objects), **kwargs)
+
         def render(
             self, renderable: RenderableType, options: Optional[ConsoleOptions] = None
         ) -> Iterable[Segment]:
-            for segment in super().render(renderable, options):
+            for segment in super().render(renderable, options):  # the net for anything else
                 if segment.control or not _UNSAFE.search(segment.text):
                     yield segment
                 else:
