@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import os
 import signal
 import subprocess
@@ -31,6 +32,27 @@ from tests.fuzz_cases import Case, any_case, broken_promise, materialise, real_a
 from gpusetup.cli import app  # noqa: E402
 
 RUNNER = make_runner()
+
+
+def _cache_packaged_profiles() -> None:
+    """Parse the packaged profile files once: every case reads them, and they never change.
+    Hostile profile directories of the cases are still parsed every time."""
+    from gpusetup.profiles import load
+
+    packaged = load.packaged_dir().resolve()
+    parse = load.load_file
+    cache: Dict[Path, Any] = {}
+
+    def cached(path: Path) -> Any:
+        if path.resolve().parent != packaged:
+            return parse(path)
+        if path not in cache:
+            cache[path] = parse(path)
+        return copy.deepcopy(cache[path])
+
+    load.load_file = cached  # type: ignore[assignment]
+
+
 HANG_SECONDS = 60
 
 
@@ -104,6 +126,7 @@ def main() -> int:
             counts["real"] += 1
             problem = run_real(case)
         if problem is not None:
+            print(f"FAIL {case.argv!r:.200}\n    -> {problem[:300]}", flush=True)
             counts["broken"] += 1
             counts["broken: " + problem.split(":")[0]] += 1
             if len(failures) < 20:
@@ -114,6 +137,7 @@ def main() -> int:
     import random
 
     random.seed(args.seed)
+    _cache_packaged_profiles()
     one()
     seconds = time.perf_counter() - start
     for key in sorted(counts):

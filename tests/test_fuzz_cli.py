@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import gpusetup
 from gpusetup.cli import app
 from tests.conftest import make_runner
 from tests.fuzz_cases import (
@@ -76,7 +77,7 @@ def test_a_real_process(case: Case) -> None:
     """Real streams: the encoding, the file descriptors and the exit code a shell sees."""
     with tempfile.TemporaryDirectory(prefix="gpusetup-fuzz-") as where:
         argv = materialise(case, Path(where))
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+        env = {**os.environ, "PYTHONPATH": str(Path(gpusetup.__file__).parents[1])}
         done = subprocess.run(
             [sys.executable, "-m", "gpusetup", *real_argv(argv)],
             capture_output=True,

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
+import gpusetup
 from gpusetup import fleet
 from gpusetup.cli import app
 from gpusetup.profiles import load
@@ -82,7 +83,7 @@ def test_versions_that_are_not_numbers_are_not_exit_4(
         change(facts)
 
     result = runner.invoke(app, ["doctor", "--facts", _write(tmp_path, _changed(SICK, both))])
-    assert result.exit_code in (0, 1, 2) and "internal error" not in result.stderr, result.output
+    assert result.exit_code in (0, 1) and "internal error" not in result.stderr, result.output
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,7 @@ def test_hostile_facts_files(tmp_path: Path, content: bytes, message: str) -> No
 
 def _real(argv: List[str]) -> subprocess.CompletedProcess[str]:
     """A real process with a timeout: a FIFO opened for reading would block it forever."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(gpusetup.__file__).parents[1])}
     return subprocess.run(
         [sys.executable, "-m", "gpusetup", *argv],
         capture_output=True,

@@ -12,13 +12,14 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+import gpusetup
 from gpusetup.cli import app
 from gpusetup.render.console import for_encoding, json_text, markdown_cell, visible
 from tests.conftest import FIXTURES, make_runner
 
 runner = make_runner()
 SICK = FIXTURES / "facts" / "handmade-a100-sick-node.json"
-SRC = str(Path(__file__).parents[1] / "src")
+SRC = str(Path(gpusetup.__file__).parents[1])  # the gpusetup under test, in the child too
 
 
 def _facts(tmp_path: Path, change: Callable[[Any], None]) -> str:
