@@ -177,3 +177,26 @@ def test_a_usage_error_exits_2_with_stderr_unwritable() -> None:
             capture_output=False,
         )
     assert done.returncode == 2
+
+
+def test_verify_output_prints_device_names_and_reasons_as_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gpusetup.bench.score import Row, VerifyResult
+    from gpusetup.render.console import make_console
+    from gpusetup.render.verify import render_verify
+
+    name = "[/x]H100\x1b]0;t\x07"
+    row = Row(0, name, "matmul", "bf16", float("nan"), "TFLOP/s", None, None, False, "[red]\x1b[2J")
+    result = VerifyResult("0", "quick", [row], devices=[{"gpu": 0, "name": name, "torch": "2"}])
+    render_verify(result, make_console())
+    out = capsys.readouterr().out
+    assert "GPU 0: [/x]H100\\x1b]0;t" in out and "[red]\\x1b[2J" in out and "\x1b" not in out
+    assert (
+        json.loads(json_text(result.to_dict()), parse_constant=_refuse)["results"][0]["value"]
+        is None
+    )
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(name)
