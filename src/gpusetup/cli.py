@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Optional
 
 import typer
@@ -16,7 +18,8 @@ from gpusetup.commands.verify import verify
 
 EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
 --strict; a failed verify or install) · 2 bad usage or input · 3 the machine lacks what the command
-needs (no GPU, no torch) · 4 internal error (the traceback only with --debug) · 130 Ctrl-C, 143 SIGTERM."""
+needs (no GPU, no torch) · 4 internal error (the traceback only with --debug) · 130 Ctrl-C, 143 SIGTERM
+· 141 the reader of stdout went away (| head), quietly, as git does."""
 
 app = typer.Typer(
     name="gpusetup",
@@ -51,5 +54,15 @@ app.command(epilog=EXIT_CODES)(report)
 app.add_typer(profiles_app, name="profiles")
 
 
+def _writable(stream: object) -> bool:
+    try:
+        os.write(stream.fileno(), b"")  # type: ignore[attr-defined]
+        return True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main() -> None:
+    if not _writable(sys.stderr):  # started with stderr closed (2>&-): messages go nowhere,
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - and the exit codes still hold
     app(prog_name="gpusetup")

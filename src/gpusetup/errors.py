@@ -48,3 +48,9 @@ class CommandFailed(GpusetupError):
     """The command ran and found problems it cannot hide (exit 1)."""
 
     exit_code = ExitCode.PROBLEMS
+
+
+class OutputError(GpusetupError):
+    """stdout or stderr cannot be written to (a full disk, a closed stream): exit 1, one line."""
+
+    exit_code = ExitCode.PROBLEMS

@@ -12,7 +12,8 @@ from typing import Optional, Tuple
 
 from gpusetup.errors import UsageError
 
-_DOTTED = re.compile(r"^\s*(\d+(?:\.\d+)*)\s*$")
+# At most 9 digits a part: int() of a 4300-digit part is refused by Python itself.
+_DOTTED = re.compile(r"^\s*([0-9]{1,9}(?:\.[0-9]{1,9})*)\s*$")
 
 
 def _dotted_ints(text: str, what: str) -> Tuple[int, ...]:
@@ -113,7 +114,7 @@ class ComputeCapability:
     def parse(cls, text: str) -> ComputeCapability:
         """Accept 8.6, 86, sm_86, sm_90a, sm_100f and compute_90."""
         raw = text.strip().lower()
-        match = re.fullmatch(r"(?:sm_|compute_)?(\d+)(?:\.(\d+))?[af]?", raw)
+        match = re.fullmatch(r"(?:sm_|compute_)?([0-9]{1,9})(?:\.([0-9]{1,9}))?[af]?", raw)
         if not match:
             raise UsageError(
                 f"not a valid compute capability: {text!r}", "write it as 8.6 or sm_86"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import List, Optional
 
 import typer
 
 from gpusetup.commands.edge import cli_edge
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, target_python
-from gpusetup.render.console import make_console, print_line
+from gpusetup.render.console import make_console, print_json, print_line
 
 
 @cli_edge
@@ -59,7 +58,7 @@ def doctor(
         facts = collect_facts(interpreter, run_probe=not no_probe, probe_timeout=timeout)
     report = diagnose(facts, profiles, ignore, strict)
     if json_out:
-        print_line(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         render_doctor(report, make_console())
     raise typer.Exit(int(report.exit_code))

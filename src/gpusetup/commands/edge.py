@@ -13,9 +13,13 @@ from typing import Any, Callable, Iterator, Optional, TypeVar
 import typer
 
 from gpusetup.errors import ExitCode, GpusetupError
-from gpusetup.render.console import print_error
+from gpusetup.render.console import PipeClosed, print_error
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What a shell reports for a process killed by SIGPIPE (128 + 13), as git and coreutils end when the
+# reader of their output goes away: quietly, no message.
+PIPE_CLOSED_EXIT = 141
 
 
 class _State:
@@ -56,6 +60,8 @@ def cli_edge(fn: F) -> F:
                 return fn(*args, **kwargs)
         except typer.Exit:
             raise
+        except PipeClosed:
+            raise typer.Exit(PIPE_CLOSED_EXIT) from None
         except GpusetupError as err:
             print_error(err.message, err.hint)
             raise typer.Exit(int(err.exit_code)) from None

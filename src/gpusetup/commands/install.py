@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from gpusetup.install.resolve import FAMILY, Plan, Request, resolve
 from gpusetup.plumbing import process
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
-from gpusetup.render.console import make_console, print_line
+from gpusetup.render.console import make_console, print_json, print_line
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
 
@@ -172,10 +171,14 @@ def _install(
     if constraints is not None:
         _write_constraints(constraints, shown.plan, verified)
     if shown.json_out:
-        print_line(json.dumps({**_json(shown, "installed"), "installed": verified}, indent=2))
+        print_json({**_json(shown, "installed"), "installed": verified})
     else:
         plan = shown.plan
-        make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
+        from rich.text import Text
+
+        make_console().print(
+            Text(f"✔ installed torch {plan.torch} ({plan.variant})", style="bold green")
+        )
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,7 @@ def _network(chosen: InstallerKind, env: PythonEnv, tool: str) -> NetSettings:
 def _report(shown: Shown, status: str, changes: Optional[List[str]] = None) -> None:
     if shown.json_out:
         if status != "installing":
-            print_line(json.dumps(_json(shown, status), indent=2))
+            print_json(_json(shown, status))
         return
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -17,7 +16,7 @@ import typer
 from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
 from gpusetup.facts.probe import target_python
-from gpusetup.render.console import make_console, print_line
+from gpusetup.render.console import make_console, print_json
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
@@ -368,6 +367,6 @@ def _output(result: Any, json_out: bool, junit: Optional[str]) -> None:
     if junit is not None:
         Path(junit).write_text(junit_xml(result), encoding="utf-8")
     if json_out:
-        print_line(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
     else:
         render_verify(result, make_console())

@@ -6,16 +6,18 @@ fleet median for the same model and operation by more than a threshold.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gpusetup.errors import ExitCode, UsageError
-from gpusetup.plumbing.codec import read_json_file
+from gpusetup.fleet.inputs import KNOWN, read_reports
+from gpusetup.profiles.model import Profiles
 
 REPORT_SCHEMA = "gpusetup.report/1"
-KNOWN = ("gpusetup.doctor/1", "gpusetup.verify/1")
+__all__ = ["KNOWN", "FleetReport", "Node", "build_fleet", "read_reports"]
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Node:
     verify_passed: Optional[bool] = None
     verify_failures: List[str] = field(default_factory=list)
     results: List[Dict[str, Any]] = field(default_factory=list)
+    sources: Dict[str, List[Tuple[str, Dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,39 +69,26 @@ class FleetReport:
         }
 
 
-def read_reports(paths: Sequence[str]) -> List[Tuple[str, Dict[str, Any]]]:
-    """Each file's JSON, checked to be a doctor or verify report this version understands."""
-    if not paths:
-        raise UsageError(
-            "no report files given",
-            "gpusetup report node1.json node2.json ... (doctor --json or verify --json)",
-        )
-    reports = []
-    for path in paths:
-        data = read_json_file(path)
-        schema = data.get("schema") if isinstance(data, dict) else None
-        if schema not in KNOWN:
-            raise UsageError(
-                f"{path}: schema {schema!r} is not one gpusetup report reads",
-                "give the output of gpusetup doctor --json or verify --json ("
-                + ", ".join(KNOWN)
-                + ")",
-            )
-        reports.append((path, data))
-    return reports
-
-
 def build_fleet(
-    reports: Sequence[Tuple[str, Dict[str, Any]]], threshold: float = 0.10
+    reports: Sequence[Tuple[str, Dict[str, Any]]],
+    threshold: float = 0.10,
+    profiles: Optional[Profiles] = None,
 ) -> FleetReport:
+    """The fleet view; the profiles are loaded once (when a doctor report needs them), not per file."""
     nodes: Dict[str, Node] = {}
+    conflicts: List[str] = []
     for path, data in reports:
         if data["schema"] == "gpusetup.doctor/1":
-            _add_doctor(nodes, path, data)
+            if profiles is None:
+                from gpusetup.profiles.load import load_profiles
+
+                profiles = load_profiles()
+            node, summary = _add_doctor(nodes, path, data, profiles)
         else:
-            _add_verify(nodes, path, data)
+            node, summary = _add_verify(nodes, path, data)
+        conflicts += _conflict(node, data["schema"].split(".")[1].split("/")[0], path, summary)
     ordered = sorted(nodes.values(), key=lambda n: n.name)
-    problems = [
+    problems = conflicts + [
         f"{n.name}: doctor errors: {', '.join(n.doctor_errors)}" for n in ordered if n.doctor_errors
     ]
     problems += [
@@ -106,62 +96,123 @@ def build_fleet(
         for n in ordered
         if n.verify_passed is False
     ]
+    problems += _broken_values(ordered)
     return FleetReport(ordered, _skew(ordered), _slow(ordered, threshold), problems, threshold)
 
 
-def _node_name(path: str, given: str) -> str:
-    return given or Path(path).stem
+def _node_name(path: str, given: Any) -> str:
+    return given if isinstance(given, str) and given else Path(path).stem
 
 
-def _add_doctor(nodes: Dict[str, Node], path: str, data: Dict[str, Any]) -> None:
-    facts = data.get("facts") or {}
-    host = facts.get("host") or {}
-    node = nodes.setdefault(
-        _node_name(path, str(host.get("hostname") or "")),
-        Node(_node_name(path, str(host.get("hostname") or ""))),
-    )
-    driver = facts.get("driver") or {}
-    torch = facts.get("torch") or {}
-    node.driver, node.cuda = driver.get("version"), driver.get("cuda_version")
-    node.torch = torch.get("version") if torch.get("status") == "ok" else torch.get("status")
-    node.gpus = [str(g.get("name", "")) for g in facts.get("gpus") or []]
-    node.doctor_errors = _doctor_errors(data)
+def _conflict(node: Node, kind: str, path: str, summary: Dict[str, Any]) -> List[str]:
+    """A host named by two reports of one kind that disagree: two machines with one name, or
+    two runs on one machine; report says so instead of merging them silently."""
+    seen = node.sources.setdefault(kind, [])
+    earlier = [(p, s) for p, s in seen if s != summary]
+    seen.append((path, summary))
+    if not earlier:
+        return []
+    other_path, other = earlier[0]
+    fields = sorted(k for k in summary if summary[k] != other.get(k))
+    return [
+        (
+            f"{node.name}: two {kind} reports disagree on {', '.join(fields)} "
+            f"({other_path}, {path}): one host name for two machines, or two runs? "
+            "give one report per node"
+        )
+    ]
 
 
-def _doctor_errors(data: Dict[str, Any]) -> List[str]:
-    """Error ids from re-running today's checks on the recorded facts (as doctor --facts does);
-    the file's own findings when its facts cannot be read by this version."""
+def _add_doctor(
+    nodes: Dict[str, Node], path: str, data: Dict[str, Any], profiles: Profiles
+) -> Tuple[Node, Dict[str, Any]]:
     from gpusetup.doctor.context import Context
     from gpusetup.doctor.registry import run_checks
     from gpusetup.facts.model import Facts
     from gpusetup.plumbing.codec import from_jsonable
-    from gpusetup.profiles.load import load_profiles
 
     try:
-        facts = from_jsonable(Facts, data.get("facts"), "facts")
-    except UsageError:
-        return [f["id"] for f in data.get("findings") or [] if f.get("severity") == "error"]
-    return [
-        f.id for f in run_checks(Context(facts, load_profiles())) if f.severity.value == "error"
-    ]
+        facts: Optional[Facts] = from_jsonable(Facts, data.get("facts"), "facts")
+    except UsageError:  # facts from another gpusetup version: its own findings are used
+        facts = None
+    if facts is None:
+        raw = _dict(data.get("facts"))
+        driver, torch = _dict(raw.get("driver")), _dict(raw.get("torch"))
+        hostname = _dict(raw.get("host")).get("hostname")
+        version = _text(
+            torch.get("version") if torch.get("status") == "ok" else torch.get("status")
+        )
+        fields = (_text(driver.get("version")), _text(driver.get("cuda_version")), version)
+        gpus = [_text(_dict(g).get("name")) or "" for g in _list(raw.get("gpus"))]
+        findings = data.get("findings") or []
+        errors = [f["id"] for f in findings if f.get("severity") == "error" and f.get("id")]
+    else:
+        hostname = facts.host.hostname
+        torch_version = facts.torch.version if facts.torch.status == "ok" else facts.torch.status
+        fields = (facts.driver.version, facts.driver.cuda_version, torch_version)
+        gpus = [g.name for g in facts.gpus]
+        try:
+            found = run_checks(Context(facts, profiles))
+        except UsageError as err:
+            raise UsageError(f"{path}: {err.message}", err.hint) from None
+        errors = [f.id for f in found if f.severity.value == "error"]
+    name = _node_name(path, hostname)
+    node = nodes.setdefault(name, Node(name))
+    node.driver, node.cuda, node.torch = fields
+    node.gpus, node.doctor_errors = gpus, errors
+    summary = {"driver": node.driver, "CUDA": node.cuda, "torch": node.torch, "GPUs": gpus}
+    return node, {**summary, "doctor errors": sorted(errors)}
 
 
-def _add_verify(nodes: Dict[str, Node], path: str, data: Dict[str, Any]) -> None:
-    name = _node_name(path, str(data.get("host") or ""))
+def _add_verify(
+    nodes: Dict[str, Node], path: str, data: Dict[str, Any]
+) -> Tuple[Node, Dict[str, Any]]:
+    name = _node_name(path, data.get("host"))
     node = nodes.setdefault(name, Node(name))
     node.verify_passed = bool(data.get("passed"))
-    node.results = [r for r in data.get("results") or [] if isinstance(r, dict)]
+    node.results = list(data.get("results") or [])
     node.verify_failures = [
         f"gpu{r.get('gpu')} {r.get('benchmark')} {r.get('dtype')}: {r.get('reason')}"
         for r in node.results
         if not r.get("ok")
     ]
+    devices = list(data.get("devices") or [])
+    gpus = sorted({str(d.get("name")) for d in devices if (d.get("gpu") or 0) >= 0})
     if not node.gpus:
-        node.gpus = sorted(
-            {str(d.get("name")) for d in data.get("devices") or [] if d.get("gpu", -1) >= 0}
-        )
+        node.gpus = gpus
     if node.torch is None:
-        node.torch = next((d.get("torch") for d in data.get("devices") or []), None)
+        node.torch = next((d.get("torch") for d in devices), None)
+    summary = {"GPUs": gpus, "torch": next((d.get("torch") for d in devices), None)}
+    return node, {**summary, "verify result": node.verify_passed}
+
+
+def _broken_values(nodes: Sequence[Node]) -> List[str]:
+    """Measurements that ran but say NaN, infinity, zero or less: a broken run, never a speed."""
+    lines = []
+    for node in nodes:
+        for r in node.results:
+            value = r.get("value")
+            if r.get("skipped") or not isinstance(value, (int, float)):
+                continue
+            if not math.isfinite(value) or value <= 0:
+                lines.append(
+                    f"{node.name} gpu{r.get('gpu')} {r.get('benchmark')} {r.get('dtype')}: "
+                    f"{value:g} {r.get('unit') or ''}".rstrip()
+                    + ": a benchmark that ran cannot measure that: the run is broken"
+                )
+    return lines
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> List[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
 
 
 def _skew(nodes: Sequence[Node]) -> List[str]:
@@ -188,7 +239,9 @@ def _slow(nodes: Sequence[Node], threshold: float) -> List[str]:
     groups: Dict[Tuple[str, str, str], List[Tuple[str, Any, float]]] = {}
     for node in nodes:
         for r in node.results:
-            if isinstance(r.get("value"), (int, float)) and r.get("gpu", -1) >= 0:
+            value = r.get("value")
+            usable = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+            if usable and (r.get("gpu") or 0) >= 0 and not r.get("skipped"):
                 key = (str(r.get("name")), str(r.get("benchmark")), str(r.get("dtype")))
                 groups.setdefault(key, []).append((node.name, r.get("gpu"), float(r["value"])))
     lines = []

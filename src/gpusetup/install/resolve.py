@@ -100,6 +100,8 @@ def torch_spec(text: Optional[str]) -> Optional[SpecifierSet]:
         raise UsageError(
             "--torch: empty version", "examples: 2.4.1, 2.1, 2.1.*, '>=2.3'; or leave it out"
         )
+    if re.search(r"[0-9]{10,}", raw):  # int() refuses 4300+ digits; no release part has 10
+        raise UsageError(f"--torch {text[:40]}: a version part of 10 or more digits")
     if re.fullmatch(r"\d+\.\d+\.\d+", raw):
         return SpecifierSet(f"=={raw}")
     series = re.fullmatch(r"(\d+(?:\.\d+)?)(?:\.\*)?", raw)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import os
+import re
+import stat
 import sys
 import typing
 from typing import Any, Dict, Optional, Tuple, Type, TypeVar, Union
@@ -14,6 +18,10 @@ from typing import Any, Dict, Optional, Tuple, Type, TypeVar, Union
 from gpusetup.errors import UsageError
 
 T = TypeVar("T")
+
+MAX_INPUT_BYTES = 32 * 2**20  # a facts file is ~20 KiB, a verify report ~50 KiB, a profile ~30 KiB
+_INT_LIMIT = 2**63  # no fact or profile value is larger; bigger ones are hostile or corrupt
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class ShapeError(UsageError):
@@ -58,21 +66,41 @@ def _load(hint: Any, data: Any, path: str) -> Any:
         return [_load(args[0], item, f"{path}[{i}]") for i, item in enumerate(data)]
     if origin in (dict, typing.Dict):
         _expect(isinstance(data, dict), path, "a mapping", data)
-        return {str(k): _field(args[1], data, str(k), f"{path}.{k}") for k in data}
+        return {
+            _text(str(k), path): _field(args[1], data, k, f"{path}.{str(k)[:40]}") for k in data
+        }
     if dataclasses.is_dataclass(hint):
         return _load_dataclass(hint, data, path)
-    if hint is float:
+    if hint in (int, float):
+        return _number(hint, data, path)
+    if hint in (str, bool):
+        _expect(isinstance(data, hint), path, f"a {'string' if hint is str else 'boolean'}", data)
+        return _text(data, path) if hint is str else data
+    raise TypeError(f"unsupported type in a data model: {hint!r}")
+
+
+def _number(hint: Any, data: Any, path: str) -> Any:
+    """An int or float within range: no NaN, no infinity, no 4300-digit integer."""
+    if hint is int:
+        _expect(isinstance(data, int) and not isinstance(data, bool), path, "an integer", data)
+    else:
         _expect(
             isinstance(data, (int, float)) and not isinstance(data, bool), path, "a number", data
         )
-        return float(data)
-    if hint is int:
-        _expect(isinstance(data, int) and not isinstance(data, bool), path, "an integer", data)
-        return data
-    if hint in (str, bool):
-        _expect(isinstance(data, hint), path, f"a {'string' if hint is str else 'boolean'}", data)
-        return data
-    raise TypeError(f"unsupported type in a data model: {hint!r}")
+    if isinstance(data, float) and not math.isfinite(data):
+        raise ShapeError(path, f"expected a finite number, got {data}", getattr(data, "line", None))
+    if abs(data) >= _INT_LIMIT:
+        raise ShapeError(path, "number out of range (at most 2**63)")
+    return float(data) if hint is float else data
+
+
+def _text(data: str, path: str) -> str:
+    """A string with no NUL byte and no lone surrogate: neither is ever in a real fact or profile."""
+    bad = _BAD_TEXT.search(data)
+    if bad:
+        what = "a NUL byte" if bad.group() == "\x00" else "a lone surrogate (not Unicode text)"
+        raise ShapeError(path, f"contains {what}")
+    return data
 
 
 def _field(hint: Any, parent: Any, key: str, path: str) -> Any:
@@ -120,18 +148,57 @@ def _expect(ok: bool, path: str, what: str, data: Any) -> None:
         raise ShapeError(path, f"expected {what}, got {got}", getattr(data, "line", None))
 
 
+def read_text_file(path: str, where: str, hint: str = "", limit: int = MAX_INPUT_BYTES) -> str:
+    """A user-given file's UTF-8 text. Only a regular file is opened (a FIFO would block, a link to
+    /dev/zero would never end), never more than limit bytes are read, and every problem is a
+    one-line UsageError."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{where}: not a file ({_kind(mode)})", hint)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such file", hint) from None
+    except (OSError, ValueError) as err:
+        raise UsageError(
+            f"{where}: cannot read: {getattr(err, 'strerror', None) or err}", hint
+        ) from None
+    try:
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if not stat.S_ISREG(mode):  # swapped for something else after the stat
+                raise UsageError(f"{where}: not a file ({_kind(mode)})", hint)
+            data = file.read(limit + 1)
+    except OSError as err:
+        raise UsageError(f"{where}: cannot read: {err.strerror}", hint) from None
+    if len(data) > limit:
+        raise UsageError(f"{where}: larger than {limit // 2**20} MiB", hint)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{where}: not UTF-8 text (byte {err.start})", hint) from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+
+
 def read_json_file(path: str, label: str = "", hint: str = "") -> Any:
-    """A user-given JSON file's content; a missing, unreadable or non-JSON file is a UsageError."""
+    """A user-given JSON file's content; a missing, unreadable or non-JSON file is a UsageError.
+    NaN and Infinity load as floats: the typed loader refuses them where a number belongs."""
     import json
-    from pathlib import Path
 
     where = f"{label} {path}".strip()
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(
-            f"{where}: no such file" if not file.exists() else f"{where}: not a file", hint
-        )
+    text = read_text_file(path, where, hint)
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as err:
+        return json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{where}: not JSON (nested too deeply)", hint) from None
+    except ValueError as err:
         raise UsageError(f"{where}: not JSON ({err})", hint) from None

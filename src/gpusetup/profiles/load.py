@@ -8,8 +8,8 @@ from typing import Any, Dict, Iterable, List, Tuple, Type
 
 import yaml
 
-from gpusetup.errors import ProfileError
-from gpusetup.plumbing.codec import ShapeError, from_jsonable
+from gpusetup.errors import ProfileError, UsageError
+from gpusetup.plumbing.codec import ShapeError, from_jsonable, read_text_file
 from gpusetup.profiles.model import (
     PROFILE_SCHEMA,
     CudaFile,
@@ -21,6 +21,7 @@ from gpusetup.profiles.model import (
 from gpusetup.profiles.yaml_lines import load_yaml
 
 PROFILES_ENV = "GPUSETUP_PROFILES"
+MAX_PROFILE_BYTES = 4 * 2**20  # the packaged profiles are ~60 KiB together
 _KINDS: Dict[str, Type[Any]] = {
     "cuda": CudaFile,
     "torch": TorchFile,
@@ -61,9 +62,13 @@ def load_profiles(extra: Iterable[str] = ()) -> Profiles:
 def load_file(path: Path) -> Tuple[str, Any]:
     """Parse and validate one profile file; every problem is a ProfileError naming file:line."""
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ProfileError(f"{path}: cannot read: {err.strerror}") from None
+        data = load_yaml(read_text_file(str(path), str(path), limit=MAX_PROFILE_BYTES))
+    except UsageError as err:
+        raise ProfileError(err.message) from None
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply") from None
+    except ValueError as err:  # an integer of 4300+ digits, which int() refuses
+        raise ProfileError(f"{path}: {str(err).split(';')[0]}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -77,7 +82,7 @@ def load_file(path: Path) -> Tuple[str, Any]:
             f"{path}:{line}: schema must be {PROFILE_SCHEMA!r}, got {data.get('schema')!r}"
         )
     kind = data.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         line = getattr(data, "key_lines", {}).get("kind", 1)
         raise ProfileError(f"{path}:{line}: kind must be one of {sorted(_KINDS)}, got {kind!r}")
     try:

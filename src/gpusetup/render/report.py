@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List
 
 from gpusetup.fleet.summary import FleetReport, Node
+from gpusetup.render.console import markdown_cell
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -67,14 +68,21 @@ def markdown_report(fleet: FleetReport) -> str:
     ]
     for n in fleet.nodes:
         lines.append(
-            f"| {n.name} | {n.driver or '-'} | {n.cuda or '-'} | {n.torch or '-'} | {_gpus(n)} | "
-            f"{', '.join(n.doctor_errors) or 'ok'} | {_verify(n)} |"
+            _row(
+                n.name,
+                n.driver or "-",
+                n.cuda or "-",
+                n.torch or "-",
+                _gpus(n),
+                ", ".join(n.doctor_errors) or "ok",
+                _verify(n),
+            )
         )
     for node in fleet.nodes:
         if node.results:
             lines += [
                 "",
-                f"### {node.name}: verify",
+                f"### {markdown_cell(node.name)}: verify",
                 "",
                 "| gpu | benchmark | dtype | value | % peak | result |",
                 "|---|---|---|---|---|---|",
@@ -85,11 +93,17 @@ def markdown_report(fleet: FleetReport) -> str:
                 status = (
                     "skip"
                     if r.get("skipped")
-                    else ("ok" if r.get("ok") else f"**FAIL** {r.get('reason', '')}")
+                    else ("ok" if r.get("ok") else f"FAIL {r.get('reason', '')}")
                 )
                 lines.append(
-                    f"| {r.get('gpu')} | {r.get('benchmark')} | {r.get('dtype')} | {value} | "
-                    f"{'-' if frac is None else f'{frac:.0%}'} | {status} |"
+                    _row(
+                        r.get("gpu"),
+                        r.get("benchmark"),
+                        r.get("dtype"),
+                        value,
+                        "-" if frac is None else f"{frac:.0%}",
+                        status,
+                    ).replace("| FAIL ", "| **FAIL** ", 1)
                 )
     for title, items in (
         ("Version skew", fleet.skew),
@@ -97,5 +111,10 @@ def markdown_report(fleet: FleetReport) -> str:
         ("Problems", fleet.problems),
     ):
         if items:
-            lines += ["", f"**{title}**", ""] + [f"- {item}" for item in items]
+            lines += ["", f"**{title}**", ""] + [f"- {markdown_cell(item)}" for item in items]
     return "\n".join(lines)
+
+
+def _row(*cells: object) -> str:
+    """One Markdown table row; no value can break out of its cell."""
+    return "| " + " | ".join(markdown_cell(c) for c in cells) + " |"

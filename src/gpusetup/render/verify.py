@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
+from gpusetup.render.console import make_console, write_stderr
 from gpusetup.verify.score import Row, VerifyResult
 
 if TYPE_CHECKING:
@@ -139,7 +139,6 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.tty:
-            from rich.console import Console
             from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
 
@@ -148,7 +147,7 @@ class Progress:
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=make_console(stderr=True),
                 transient=True,
             )
             bar.start()
@@ -166,10 +165,9 @@ class Progress:
                 self._bar.update(self._task, advance=1, description=what)  # type: ignore[attr-defined]
             return
         if kind == "RESULT":
-            sys.stderr.write(progress_line(event) + "\n")
+            write_stderr(progress_line(event))
         elif kind == "DEVICE":
             where = (
                 "cpu" if event.get("gpu") == -1 else f"gpu{event.get('gpu')} {event.get('name')}"
             )
-            sys.stderr.write(f"measuring {where} ...\n")
-        sys.stderr.flush()
+            write_stderr(f"measuring {where} ...")

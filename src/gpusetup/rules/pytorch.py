@@ -65,6 +65,8 @@ def _strtoul(text: str) -> int:
     digits = text[:end]
     if not digits or digits in "+-":
         return -1
+    if len(digits) > 20:  # C saturates at ULONG_MAX; int() of 4300+ digits would raise
+        return 2**64 - 1
     return int(digits)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Iterator
 
 from gpusetup.doctor.context import Context
@@ -50,8 +51,9 @@ def driver_presence(ctx: Context) -> Iterator[Finding]:
             "no-nvidia-driver",
             ERROR,
             f"The NVIDIA kernel module {module} is loaded but its libnvidia-ml.so.1 is missing",
-            f"Reinstall the driver's user-space libraries of the same version: sudo apt install "
-            f"--reinstall libnvidia-compute-{module.split('.')[0]} nvidia-utils-{module.split('.')[0]}",
+            "Reinstall the driver's user-space libraries of the same version: sudo apt install "
+            f"--reinstall {shlex.quote('libnvidia-compute-' + module.split('.')[0])} "
+            f"{shlex.quote('nvidia-utils-' + module.split('.')[0])}",
             {**evidence, "kernel_module": module},
         )
         return

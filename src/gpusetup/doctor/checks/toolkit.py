@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Iterator, Optional
 
 from gpusetup.doctor.context import Context
@@ -60,7 +61,7 @@ def cuda_home(ctx: Context) -> Iterator[Finding]:
             Severity.WARNING,
             f"{toolkit.cuda_home_via}={toolkit.cuda_home} does not exist",
             "Point it at an installed toolkit, e.g. export CUDA_HOME="
-            + (
+            + shlex.quote(
                 os.path.dirname(os.path.dirname(toolkit.nvcc[0].path))
                 if toolkit.nvcc
                 else "/usr/local/cuda"
@@ -73,7 +74,7 @@ def cuda_home(ctx: Context) -> Iterator[Finding]:
             "cuda-home-missing",
             Severity.WARNING,
             "A CUDA toolkit is installed but torch cannot find it (no CUDA_HOME, no nvcc on PATH)",
-            f"export CUDA_HOME={home}   (and add $CUDA_HOME/bin to PATH)",
+            f"export CUDA_HOME={shlex.quote(home)}   (and add $CUDA_HOME/bin to PATH)",
             {"nvcc": [n.path for n in toolkit.nvcc]},
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from typing import Iterator, List, Optional
 
 from gpusetup.doctor.context import Context
@@ -21,7 +22,8 @@ def _is_tool_env(python: str) -> bool:
 
 
 def _python(ctx: Context) -> str:
-    return ctx.facts.torch.python or "python"
+    """The target interpreter, shell-quoted: it goes into copy-paste commands."""
+    return shlex.quote(ctx.facts.torch.python or "python")
 
 
 @check(
@@ -43,7 +45,7 @@ def torch_presence(ctx: Context) -> Iterator[Finding]:
         )
     elif torch.status == "missing":
         fix = f"{_REINSTALL} --python {_python(ctx)}   (or, without a GPU: gpusetup install --cuda cpu)"
-        if _is_tool_env(_python(ctx)):
+        if _is_tool_env(ctx.facts.torch.python):
             fix = (
                 "gpusetup runs in its own pipx/uv-tool environment: probe your project's interpreter "
                 "instead: gpusetup doctor --python /path/to/venv/bin/python"
@@ -207,7 +209,10 @@ def cudnn_mix(ctx: Context) -> Iterator[Finding]:
         if torch.cudnn_version >= 10000
         else torch.cudnn_version // 1000
     )
-    system_major = int(toolkit.cudnn_version.split(".")[0])
+    major_text = re.match(r"[0-9]{1,9}(?![0-9])", toolkit.cudnn_version.strip())
+    if major_text is None:  # not a version (a replayed, hand-edited file): nothing to compare
+        return
+    system_major = int(major_text.group())
     on_path = [
         d.path
         for d in toolkit.ld_library_path
@@ -236,7 +241,7 @@ def _local(version: Optional[str]) -> str:
 
 
 def _minor(version: Optional[str]) -> Optional[int]:
-    match = re.match(r"(\d+)\.(\d+)", version or "")
+    match = re.match(r"([0-9]{1,9})\.([0-9]{1,9})", version or "")
     return int(match.group(2)) if match else None
 
 
