@@ -13,8 +13,9 @@ from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import CommandFailed, UsageError
 from gpusetup.facts import process
 from gpusetup.facts.nvml import collect_nvml
-from gpusetup.facts.probe import probe_torch, target_python
+from gpusetup.facts.probe import probe_torch
 from gpusetup.facts.pyenv import PythonEnv, describe_python
+from gpusetup.facts.target import PYTHON_HELP, Target, checked_target
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.console import make_console, print_line
@@ -36,9 +37,7 @@ def install(
         "--packages",
         help="Comma list of torch,torchvision,torchaudio [default: those the release has].",
     ),
-    python: Optional[str] = typer.Option(
-        None, "--python", help="Interpreter to install into [default: this one]."
-    ),
+    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
     installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the plan and command; change nothing."
@@ -83,7 +82,8 @@ def install(
     _check_options(installer, fmt, constraints)
     profiles = load_profiles(profiles_dir)
     request = _request(torch, cuda, packages, installer, profile, profiles)
-    interpreter = target_python(python)
+    target = checked_target(python)
+    interpreter = target.path
     env = describe_python(interpreter)
     _check_stack_python(profile, profiles, env, python_version)
     nvml_driver, gpus = collect_nvml()
@@ -106,21 +106,21 @@ def install(
         print_line(text.rstrip())
         return
     if dry_run:
-        _report(plan, argv, "planned", json_out, explain)
+        _report(plan, argv, "planned", json_out, explain, target=target)
         _write_constraints(constraints, plan, None)
         return
     if decide.already_installed(plan, env.installed, profiles.releases[plan.torch].pypi_default):
-        _report(plan, argv, "already-installed", json_out, explain)
+        _report(plan, argv, "already-installed", json_out, explain, target=target)
         _write_constraints(constraints, plan, env.installed)
         return
     changes = decide.changes(plan, env.installed) if env.installed else []
-    _report(plan, argv, "installing", json_out, explain, changes)
+    _report(plan, argv, "installing", json_out, explain, changes, target)
     from gpusetup.runner import run_installer
 
     run_installer(argv, to_stderr=json_out)
     _write_constraints(constraints, plan, _check_after(interpreter, plan, bool(gpus)))
     if json_out:
-        print_line(json.dumps(_json(plan, argv, "installed"), indent=2))
+        print_line(json.dumps(_json(plan, argv, "installed", target), indent=2))
     else:
         make_console().print(f"[bold green]✔ installed torch {plan.torch} ({plan.variant})[/]")
 
@@ -209,23 +209,29 @@ def _report(
     json_out: bool,
     explain: bool,
     changes: Optional[List[str]] = None,
+    target: Optional[Target] = None,
 ) -> None:
     if json_out:
         if status != "installing":
-            print_line(json.dumps(_json(plan, argv, status), indent=2))
+            print_line(json.dumps(_json(plan, argv, status, target), indent=2))
         return
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 
     console = make_console()
+    if target is not None:
+        console.print(f"into {target.path} ({target.describe()})", markup=False, soft_wrap=True)
     render_plan(plan, decide.shell_line(argv), status, changes or [], console)
     if explain:
         render_explain(plan, console)
 
 
-def _json(plan: Plan, argv: List[str], status: str) -> dict[str, object]:
+def _json(
+    plan: Plan, argv: List[str], status: str, target: Optional[Target] = None
+) -> dict[str, object]:
     return {
         "schema": decide.INSTALL_SCHEMA,
         "status": status,
+        "python": {"path": target.path, "reason": target.reason.value} if target else None,
         "torch": plan.torch,
         "variant": plan.variant,
         "index_url": plan.index_url,
