@@ -31,7 +31,12 @@ def install(
         "--torch",
         help="Version or range: 2.4.1, 2.1, 2.1.*, '>=2.3' [default: newest that fits].",
     ),
-    cuda: str = typer.Option("auto", "--cuda", help="auto, cpu, 11.8, cu121 or rocm6.1."),
+    cuda: str = typer.Option(
+        "auto",
+        "--cuda",
+        help="auto, cpu, a build (12.6 or cu126), rocm6.1, or the driver's CUDA as nvidia-smi "
+        "prints it (12.2: the newest build that driver runs).",
+    ),
     packages: Optional[str] = typer.Option(
         None,
         "--packages",
