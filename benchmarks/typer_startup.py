@@ -22,7 +22,9 @@ FIXTURE = ROOT / "tests/fixtures/facts/recorded-ci-container-no-gpu-cpu-torch.js
 def _venv(path: Path) -> Path:
     python = path / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(path)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--system-site-packages", str(path)], check=True
+        )
         subprocess.run([str(python), "-m", "pip", "install", "-q", "typer==0.29.2"], check=True)
     return python
 
