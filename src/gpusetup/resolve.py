@@ -366,6 +366,11 @@ def _plan(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
     reasons.append(best.reason)
+    if request.packages is None:  # an explicit torchaudio it lacks is an error in _packages
+        from gpusetup.companions import missing_torchaudio
+
+        audio = missing_torchaudio(release, profiles)
+        reasons += [audio] if audio else []
     pins: List[str] = []
     rule = profiles.numpy
     if rule is not None and rule.torch_needs_numpy1(release.torch):

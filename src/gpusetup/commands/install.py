@@ -10,6 +10,7 @@ import typer
 
 from gpusetup import install as decide
 from gpusetup.commands.edge import cli_edge
+from gpusetup.companions import PACKAGES_HELP
 from gpusetup.errors import CommandFailed, UsageError
 from gpusetup.facts import process
 from gpusetup.facts.nvml import collect_nvml
@@ -40,7 +41,7 @@ def install(
     packages: Optional[str] = typer.Option(
         None,
         "--packages",
-        help="Comma list of torch,torchvision,torchaudio [default: those the release has].",
+        help=PACKAGES_HELP,
     ),
     python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
     installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
@@ -83,7 +84,7 @@ def install(
         [], "--profiles", help="Extra profile directory (repeatable)."
     ),
 ) -> None:
-    """Resolve the matching PyTorch build (torch + torchvision + torchaudio) and install it, safely."""
+    """Resolve the matching PyTorch build (torch + torchvision, + torchaudio where the release has one) and install it, safely."""
     _check_options(installer, fmt, constraints)
     profiles = load_profiles(profiles_dir)
     request = _request(torch, cuda, packages, installer, profile, profiles)
