@@ -102,6 +102,7 @@ def _bad_pythons(tmp_path: Path) -> List[tuple[str, str]]:
     _script(tmp_path / "python2", PYTHON2)
     return [
         ("missing/bin/python", "no such file"),
+        ("python3.99-nowhere", "not found on PATH"),
         ("adir", "is a directory"),
         ("not-python", "not a Python interpreter"),
         ("python2", "Python 2.7, and gpusetup needs a Python 3 interpreter"),
@@ -117,9 +118,10 @@ def test_bad_python_is_one_line_exit_2(
     cases = _bad_pythons(tmp_path)
     monkeypatch.chdir(tmp_path)
     for given, message in cases:
-        result = runner.invoke(app, [*command, "--python", f"./{given}"])
+        option = given if "PATH" in message else f"./{given}"
+        result = runner.invoke(app, [*command, "--python", option])
         assert result.exit_code == 2, (given, result.output)
-        assert f"--python ./{given}: {message}" in result.stderr
+        assert f"--python {option}: {message}" in result.stderr
         assert "Traceback" not in result.output
 
 

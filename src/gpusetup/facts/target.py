@@ -118,7 +118,7 @@ def _locate(option: str) -> str:
     if os.sep in option or (os.altsep and os.altsep in option) or option.startswith("."):
         return os.path.abspath(option)
     found = shutil.which(option)
-    return os.path.abspath(found) if found else os.path.abspath(option)
+    return os.path.abspath(found) if found else option  # a bare name: check_interpreter says so
 
 
 def _same_dir(a: str, b: str) -> bool:
@@ -132,6 +132,8 @@ def check_interpreter(target: Target) -> None:
     """One line and exit 2 unless target.path is a Python 3 interpreter."""
     where = _where(target)
     path = target.path
+    if not os.path.isabs(path):
+        raise UsageError(f"{where}: not found on PATH", "give a path, or a python on PATH")
     if not os.path.lexists(path):
         raise UsageError(f"{where}: no such file ({path})", "give the path of a python executable")
     if os.path.isdir(path):
