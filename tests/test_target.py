@@ -194,6 +194,8 @@ def test_from_a_tool_env_the_python3_on_path_is_checked(
         "path": str(project.parent / "python3"),
         "reason": "tool-env",
     }
+    # pip (or uv) is run for the project's python, not gpusetup's own venv (which has no pip)
+    assert str(project.parent / "python3") in json.loads(plan.stdout)["command"]
 
 
 @pytest.mark.slow
