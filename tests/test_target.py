@@ -19,7 +19,8 @@ from tests.conftest import make_runner
 from tests.fakes.stub_envs import make_env
 
 runner = make_runner()
-SRC = str(Path(gpusetup.__file__).resolve().parents[1])
+SRC = str(Path(gpusetup.__file__).resolve().parents[1])  # the gpusetup under test, for PYTHONPATH
+ROOT = Path(__file__).resolve().parents[1]  # the project to install
 PYTHON2 = (
     "#!/bin/sh\n# answers gpusetup's check as Python 2.7 does\necho 'gpusetup-python-ok 2.7'\n"
 )
@@ -221,3 +222,48 @@ def test_a_plain_venv_checks_itself(tmp_path: Path) -> None:
     project = make_env(tmp_path / "project", "cpu")
     torch = json.loads(_run(own, ["doctor", "--json"], project.parent).stdout)["facts"]["torch"]
     assert (torch["python"], torch["python_reason"]) == (str(own), "self")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", ["pipx", "uv"])
+def test_real_pipx_and_uv_tool_install_check_the_python3_on_path(tool: str, tmp_path: Path) -> None:
+    """`pipx install .` / `uv tool install .` for real (their markers, their layout), then doctor."""
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "t")], check=True)
+    got = subprocess.run(
+        [str(tmp_path / "t" / "bin" / "python"), "-m", "pip", "install", "-q", tool],
+        capture_output=True,
+        timeout=600,
+    )
+    if got.returncode != 0:
+        pytest.skip(f"{tool} could not be installed here (no package index?)")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIPX_MAN_DIR=str(tmp_path / "man"),
+        UV_TOOL_DIR=str(tmp_path / "uv-tools"),
+        UV_TOOL_BIN_DIR=str(tmp_path / "bin"),
+    )
+    argv = [
+        str(tmp_path / "t" / "bin" / tool),
+        *(["install"] if tool == "pipx" else ["tool", "install"]),
+    ]
+    subprocess.run(
+        [*argv, str(Path(SRC).parent)], check=True, env=env, capture_output=True, timeout=600
+    )
+    project = make_env(tmp_path / "project", "cpu")
+    env["PATH"] = f"{project.parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(
+        [str(tmp_path / "bin" / "gpusetup"), "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    torch = json.loads(result.stdout)["facts"]["torch"]
+    assert (torch["python"], torch["python_reason"]) == (
+        str(project.parent / "python3"),
+        "tool-env",
+    )
+    assert torch["version"] == "2.4.1+cpu"
