@@ -10,11 +10,19 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gpusetup
 from gpusetup.cli import app
 from gpusetup.errors import UsageError
-from gpusetup.facts.target import Target, TargetReason, choose_target, tool_environment
+from gpusetup.facts.target import (
+    Target,
+    TargetReason,
+    checked_target,
+    choose_target,
+    tool_environment,
+)
 from tests.conftest import make_runner
 from tests.fakes.stub_envs import make_env
 
@@ -118,10 +126,10 @@ def test_bad_python_is_one_line_exit_2(
 ) -> None:
     cases = _bad_pythons(tmp_path)
     monkeypatch.chdir(tmp_path)
-    for given, message in cases:
-        option = given if "PATH" in message else f"./{given}"
+    for name, message in cases:
+        option = name if "PATH" in message else f"./{name}"
         result = runner.invoke(app, [*command, "--python", option])
-        assert result.exit_code == 2, (given, result.output)
+        assert result.exit_code == 2, (name, result.output)
         assert f"--python {option}: {message}" in result.stderr
         assert "Traceback" not in result.output
 
@@ -267,3 +275,13 @@ def test_real_pipx_and_uv_tool_install_check_the_python3_on_path(tool: str, tmp_
         "tool-env",
     )
     assert torch["version"] == "2.4.1+cpu"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=30))
+def test_any_python_option_is_a_target_or_a_usage_error(text: str) -> None:
+    try:
+        target = checked_target(text, {})
+    except UsageError:
+        return
+    assert target.reason is TargetReason.OPTION and os.path.isabs(target.path)
