@@ -32,6 +32,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "LD_LIBRARY_PATH",
         "GPUSETUP_PROFILES",
         "NO_COLOR",
+        "VIRTUAL_ENV",  # the target interpreter's rule reads these two
+        "CONDA_PREFIX",
     ):
         monkeypatch.delenv(var, raising=False)
 

@@ -161,7 +161,11 @@ def _second_gpu_invisible_to_torch(f: Facts) -> None:
 
 # id -> (mutation, expected severity)
 CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
-    "no-nvidia-gpu": [(_no_gpu_at_all, Severity.ERROR)],
+    # A fact, not a problem: the h100 fixture's torch is a CUDA build (a warning); a CPU build is info.
+    "no-nvidia-gpu": [
+        (_no_gpu_at_all, Severity.WARNING),
+        (lambda f: (_no_gpu_at_all(f), _torch(cuda_build=None)(f)), Severity.INFO),
+    ],
     "no-nvidia-driver": [
         (_gpu_but_no_driver, Severity.ERROR),
         (_module_without_library, Severity.ERROR),
@@ -300,7 +304,14 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "toolkit-torch-mismatch": [(_toolkit_11, Severity.WARNING)],
     "cuda-home-missing": [(_cuda_home_nowhere, Severity.WARNING)],
     "toolkit-newer-than-driver": [(_toolkit_newer, Severity.WARNING)],
-    "numpy-missing": [(_torch(numpy_status="missing", numpy_version=None), Severity.WARNING)],
+    "numpy-missing": [
+        (_torch(numpy_status="missing", numpy_version=None), Severity.INFO),
+        (
+            _torch(numpy_status="missing", numpy_version=None, numpy_required_by=["torchvision"]),
+            Severity.WARNING,
+        ),
+    ],
+    "fewer-gpus-than-expected": [(lambda f: f.gpus.clear(), Severity.ERROR)],
     "numpy-incompatible": [
         (_numpy2_beside_torch_2_2, Severity.ERROR),
         (
@@ -332,7 +343,8 @@ def test_mutation_triggers_finding(
     finding_id: str, mutate: Mutation, severity: Severity, h100: Facts, profiles: Profiles
 ) -> None:
     mutate(h100)
-    found = [f for f in run_checks(Context(h100, profiles)) if f.id == finding_id]
+    expect = 1 if finding_id == "fewer-gpus-than-expected" else None  # the fixture's one GPU
+    found = [f for f in run_checks(Context(h100, profiles, expect)) if f.id == finding_id]
     assert found, f"{finding_id} not reported"
     assert found[0].severity == severity
     assert found[0].fix and found[0].title and "\n" not in found[0].title

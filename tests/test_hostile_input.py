@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 import gpusetup
-from gpusetup.fleet import summary as fleet
 from gpusetup.cli import app
+from gpusetup.fleet import summary as fleet
 from gpusetup.profiles import load
 from tests.conftest import FIXTURES, make_runner
 

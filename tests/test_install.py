@@ -143,7 +143,7 @@ def test_explain_lists_rejected_candidates() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--cuda", "11.9"], "no PyTorch 2.x build for CUDA 11.9"),
+        (["--cuda", "11.9"], "no CUDA 11.9 is known (CUDA 11.x goes to 11.8"),
         (["--cuda", "abc"], "not a CUDA version"),
         (["--torch", "1.13", "--cuda", "11.8"], "no PyTorch release in the profiles matches"),
         (["--torch", "9.9", "--cuda", "11.8"], "no PyTorch release in the profiles matches"),

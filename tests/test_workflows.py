@@ -52,3 +52,43 @@ def test_action_runs_doctor_strict_verify_junit_and_writes_a_summary() -> None:
         str(step.get("uses", "")).startswith("actions/upload-artifact")
         for step in action["runs"]["steps"]
     )
+
+
+def test_action_runs_gpusetup_from_its_own_venv_against_the_checked_python() -> None:
+    action = _load(ROOT / "action.yml")
+    steps = action["runs"]["steps"]
+    install = str(steps[0].get("run", ""))
+    assert "python3 -m venv" in install and '"$venv/bin/python" -m pip install' in install
+    assert (
+        "GITHUB_PATH" in install and "gpusetup-bin" in install
+    )  # gpusetup, not the venv's python3
+    script = "\n".join(str(step.get("run", "")) for step in steps)
+    assert "inputs.python }} -m pip" not in script and "-m gpusetup" not in script
+    assert script.count('--python "${{ inputs.python }}"') == 2  # doctor and verify
+
+
+def _run_lines(job: dict) -> str:  # type: ignore[type-arg]
+    return "\n".join(str(s.get("run", "")) for s in job["steps"])
+
+
+def test_ci_installs_the_way_the_readme_says() -> None:
+    ci = _load(ROOT / ".github/workflows/ci.yml")
+    readme = (ROOT / "README.md").read_text()
+    ci_run = (ROOT / ".ci/run").read_text()
+    for command in (
+        "python -m pip install -e . -r requirements-test.txt",
+        "python -m pip install -r requirements-torch-cpu.txt",
+    ):
+        assert command in readme
+        assert command in _run_lines(ci["jobs"]["test"]) and command in _run_lines(
+            ci["jobs"]["lint"]
+        )
+        assert command.replace("python ", "python3 ", 1) in ci_run
+    assert "[test]" not in ci_run + _run_lines(ci["jobs"]["test"]) + readme
+    assert "download.pytorch.org/whl/cpu" in (ROOT / "requirements-torch-cpu.txt").read_text()
+
+
+def test_ci_checks_the_wheel_and_the_sdist() -> None:
+    package = _run_lines(_load(ROOT / ".github/workflows/ci.yml")["jobs"]["package"])
+    assert "twine check --strict dist/*" in package
+    assert "tar -xzf dist/gpusetup-*.tar.gz" in package and "-m pytest" in package

@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 
 from gpusetup.commands.edge import cli_edge
-from gpusetup.facts.probe import DEFAULT_TIMEOUT, target_python
+from gpusetup.facts.probe import DEFAULT_TIMEOUT
+from gpusetup.facts.target import PYTHON_HELP, checked_target
 from gpusetup.render.console import make_console, print_json, print_line
 
 
@@ -16,9 +17,7 @@ def doctor(
     json_out: bool = typer.Option(
         False, "--json", help="Print the versioned JSON report (gpusetup.doctor/1)."
     ),
-    python: Optional[str] = typer.Option(
-        None, "--python", help="Interpreter whose torch to probe [default: this one]."
-    ),
+    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
     no_probe: bool = typer.Option(
         False, "--no-probe", help="Skip the torch probe (the fast path)."
     ),
@@ -33,12 +32,16 @@ def doctor(
     profiles_dir: List[str] = typer.Option(
         [], "--profiles", help="Extra profile directory (repeatable)."
     ),
+    expect_gpus: Optional[str] = typer.Option(
+        None, "--expect-gpus", help="An error when fewer GPUs than this are visible: for CI."
+    ),
     list_checks: bool = typer.Option(
         False, "--list-checks", help="List every finding id and exit."
     ),
 ) -> None:
     """Detect the driver, GPUs, toolkit and torch stack; print each problem with its exact fix."""
     # Imported here so other commands do not pay for the checks and rich at start-up.
+    from gpusetup.doctor.checks.gpu_count import parse_expect_gpus
     from gpusetup.doctor.registry import all_ids, validate_ignores
     from gpusetup.doctor.report import diagnose, load_facts_file
     from gpusetup.facts.collect import collect_facts
@@ -50,13 +53,19 @@ def doctor(
             print_line(f"{finding_id:<28} {meaning}")
         return
     validate_ignores(ignore)
+    expected = parse_expect_gpus(expect_gpus)
     profiles = load_profiles(profiles_dir)
     if facts_file is not None:
         facts = load_facts_file(facts_file)
     else:
-        interpreter = None if no_probe else target_python(python)
-        facts = collect_facts(interpreter, run_probe=not no_probe, probe_timeout=timeout)
-    report = diagnose(facts, profiles, ignore, strict)
+        target = None if no_probe else checked_target(python)
+        facts = collect_facts(
+            target.path if target else None,
+            run_probe=not no_probe,
+            probe_timeout=timeout,
+            target=target,
+        )
+    report = diagnose(facts, profiles, ignore, strict, expected)
     if json_out:
         print_json(report.to_dict())
     else:

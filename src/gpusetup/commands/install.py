@@ -20,9 +20,12 @@ from gpusetup.facts.installer_config import (
     uv_settings,
 )
 from gpusetup.facts.nvml import collect_nvml
-from gpusetup.facts.probe import probe_torch, target_python
+from gpusetup.facts.probe import probe_torch
 from gpusetup.facts.pyenv import PythonEnv, describe_python
+from gpusetup.facts.target import PYTHON_HELP, checked_target
+from gpusetup.facts.target import Target as PythonTarget
 from gpusetup.install import plan as decide
+from gpusetup.install.companions import PACKAGES_HELP
 from gpusetup.install.installers import (
     STRATEGIES,
     Installer,
@@ -47,15 +50,18 @@ def install(
         "--torch",
         help="Version or range: 2.4.1, 2.1, 2.1.*, '>=2.3' [default: newest that fits].",
     ),
-    cuda: str = typer.Option("auto", "--cuda", help="auto, cpu, 11.8, cu121 or rocm6.1."),
+    cuda: str = typer.Option(
+        "auto",
+        "--cuda",
+        help="auto, cpu, a build (12.6 or cu126), rocm6.1, or the driver's CUDA as nvidia-smi "
+        "prints it (12.2: the newest build that driver runs).",
+    ),
     packages: Optional[str] = typer.Option(
         None,
         "--packages",
-        help="Comma list of torch,torchvision,torchaudio [default: those the release has].",
+        help=PACKAGES_HELP,
     ),
-    python: Optional[str] = typer.Option(
-        None, "--python", help="Interpreter to install into [default: this one]."
-    ),
+    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
     installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
     dry_run: bool = typer.Option(
         False,
@@ -102,11 +108,12 @@ def install(
         [], "--profiles", help="Extra profile directory (repeatable)."
     ),
 ) -> None:
-    """Resolve the matching PyTorch build (torch + torchvision + torchaudio) and install it, safely."""
+    """Resolve the matching PyTorch build (torch + torchvision, + torchaudio where the release has one) and install it, safely."""
     _check_options(installer, fmt, constraints, dry_run, json_out, print_only, torch)
     profiles = load_profiles(profiles_dir)
     request = _request(torch, cuda, packages, installer, profile, profiles)
-    interpreter = target_python(python)
+    chosen_python = checked_target(python)
+    interpreter = chosen_python.path
     env = describe_python(interpreter)
     _check_stack_python(profile, profiles, env, python_version)
     nvml_driver, gpus = collect_nvml()
@@ -131,7 +138,14 @@ def install(
         print_line(text.rstrip())
         return
     settings = _network(chosen, env, tool)
-    shown = Shown(plan, strategy.argv(tool, target, plan, settings), settings, json_out, explain)
+    shown = Shown(
+        plan,
+        strategy.argv(tool, target, plan, settings),
+        settings,
+        json_out,
+        explain,
+        chosen_python,
+    )
     pypi_default = profiles.releases[plan.torch].pypi_default
     checked = Checked(interpreter, bool(gpus), pypi_default, chosen)
     if dry_run:
@@ -190,6 +204,7 @@ class Shown:
     settings: NetSettings
     json_out: bool
     explain: bool
+    python: Optional[PythonTarget] = None
 
 
 def _check_options(
@@ -312,6 +327,9 @@ def _report(shown: Shown, status: str, changes: Optional[List[str]] = None) -> N
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 
     console = make_console()
+    if shown.python is not None:
+        where = f"into {shown.python.path} ({shown.python.describe()})"
+        console.print(where, markup=False, soft_wrap=True)
     command = redact(decide.shell_line(shown.argv))
     render_plan(shown.plan, command, status, changes or [], console, shown.settings)
     if shown.explain:
@@ -319,10 +337,11 @@ def _report(shown: Shown, status: str, changes: Optional[List[str]] = None) -> N
 
 
 def _json(shown: Shown, status: str) -> dict[str, object]:
-    plan = shown.plan
+    plan, target = shown.plan, shown.python
     return {
         "schema": decide.INSTALL_SCHEMA,
         "status": status,
+        "python": {"path": target.path, "reason": target.reason.value} if target else None,
         "torch": plan.torch,
         "variant": plan.variant,
         "index_url": plan.index_url,

@@ -15,7 +15,7 @@ import typer
 
 from gpusetup.commands.edge import cli_edge
 from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
-from gpusetup.facts.probe import target_python
+from gpusetup.facts.target import PYTHON_HELP, checked_target
 from gpusetup.render.console import make_console, print_json
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
@@ -48,8 +48,9 @@ def verify(
     min_tflops: List[str] = typer.Option(
         [], "--min-tflops", help="Absolute floor per dtype, e.g. bf16=500 (repeatable)."
     ),
-    python: Optional[str] = typer.Option(
-        None, "--python", help="Interpreter whose torch runs the benchmarks [default: this one]."
+    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
+    expect_gpus: Optional[str] = typer.Option(
+        None, "--expect-gpus", help="Fail (exit 1) when fewer GPUs than this are visible: for CI."
     ),
     timeout: Optional[float] = typer.Option(
         None, "--timeout", help="Seconds the whole run may take [quick 240, full 1200]."
@@ -67,6 +68,7 @@ def verify(
     if collectives:
         _collectives(device, python, timeout, json_out, junit)
         return
+    from gpusetup.doctor.checks.gpu_count import parse_expect_gpus, require_gpus
     from gpusetup.facts.nvml import Sampler, collect_nvml
     from gpusetup.profiles.load import load_profiles
     from gpusetup.verify.child import run_child
@@ -80,10 +82,14 @@ def verify(
         min_fraction=parse_fraction(min_fraction), min_tflops=parse_min_tflops(min_tflops)
     )
     check_junit_path(junit)
+    expected = parse_expect_gpus(expect_gpus)
     profiles = load_profiles(profiles_dir)
-    interpreter = target_python(python)
+    target = checked_target(python)
+    interpreter = target.path
     driver, gpus = collect_nvml()
-    devices = parse_devices(device, visible_gpu_count(driver.nvml, gpus))
+    visible = visible_gpu_count(driver.nvml, gpus)
+    require_gpus(expected, visible or 0)
+    devices = parse_devices(device, visible)
     config = {
         "devices": devices,
         "dtypes": dtypes,
@@ -110,6 +116,7 @@ def verify(
         telemetry={str(k): _telemetry_summary(v) for k, v in telemetry.items()},
         seconds=time.monotonic() - started,
         host=platform.node(),
+        python={"path": interpreter, "reason": target.reason.value, "why": target.describe()},
     )
     _output(result, json_out, junit)
     raise typer.Exit(int(result.exit_code))
@@ -171,7 +178,8 @@ def _collectives(
             "use --device all (GPUs, NCCL) or --device cpu (gloo)",
         )
     check_junit_path(junit)
-    interpreter = target_python(python)
+    target = checked_target(python)
+    interpreter = target.path
     limit = timeout or 300.0
     started = time.monotonic()
     run = run_child(
@@ -211,6 +219,7 @@ def _collectives(
         devices=devices,
         seconds=time.monotonic() - started,
         host=platform.node(),
+        python={"path": interpreter, "reason": target.reason.value, "why": target.describe()},
     )
     _output(result, json_out, junit)
     raise typer.Exit(int(result.exit_code))

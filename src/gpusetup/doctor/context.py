@@ -20,6 +20,7 @@ from gpusetup.versions import (
 class Context:
     facts: Facts
     profiles: Profiles
+    expect_gpus: Optional[int] = None  # doctor/verify --expect-gpus: GPUs this machine should show
 
     @property
     def nvml_ok(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
@@ -42,9 +42,13 @@ class DoctorReport:
 
 
 def diagnose(
-    facts: Facts, profiles: Profiles, ignore: Sequence[str] = (), strict: bool = False
+    facts: Facts,
+    profiles: Profiles,
+    ignore: Sequence[str] = (),
+    strict: bool = False,
+    expect_gpus: Optional[int] = None,
 ) -> DoctorReport:
-    return DoctorReport(facts, run_checks(Context(facts, profiles), ignore), strict)
+    return DoctorReport(facts, run_checks(Context(facts, profiles, expect_gpus), ignore), strict)
 
 
 def load_facts_file(path: str) -> Facts:

@@ -111,6 +111,24 @@ def _companion(name, out):
         out[name + "_error"] = "%s: %s" % (type(err).__name__, err)
 
 
+def _needing_numpy():
+    """The installed distributions that declare an unconditional dependency on numpy."""
+    import re
+
+    try:
+        from importlib import metadata
+    except ImportError:
+        return []
+    found = set()
+    for dist in metadata.distributions():
+        for requirement in dist.requires or ():
+            head = requirement.split(";", 1)
+            name = re.split(r"[\s\[<>=!~(]", head[0].strip(), maxsplit=1)[0].lower()
+            if name == "numpy" and (len(head) == 1 or "extra" not in head[1]):
+                found.add(str(dist.metadata["Name"]))
+    return sorted(found)
+
+
 def _numpy_bridge(torch, out):
     """numpy beside torch: torch does not require it, and wheels built for NumPy 1.x break beside 2.x."""
     try:
@@ -118,6 +136,7 @@ def _numpy_bridge(torch, out):
     except Exception as err:
         if isinstance(err, ImportError) and getattr(err, "name", None) == "numpy":
             out["numpy_status"] = "missing"
+            out["numpy_required_by"] = _needing_numpy()
         else:  # numpy is there but its own import fails
             out["numpy_status"], out["numpy_error"] = "broken", "%s: %s" % (type(err).__name__, err)
         return

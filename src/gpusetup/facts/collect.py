@@ -10,6 +10,7 @@ from gpusetup.facts.host import collect_host
 from gpusetup.facts.model import Facts, TorchFacts
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, PendingProbe
+from gpusetup.facts.target import Target
 from gpusetup.facts.toolkit import collect_toolkit
 
 
@@ -19,6 +20,7 @@ def collect_facts(
     run_probe: bool = True,
     probe_timeout: float = DEFAULT_TIMEOUT,
     nvml_lib: Any = None,
+    target: Optional[Target] = None,
 ) -> Facts:
     # The probe (the target interpreter importing torch: the slow part) runs while the rest is read.
     probe = PendingProbe(python, probe_timeout) if run_probe and python else None
@@ -29,6 +31,9 @@ def collect_facts(
         if probe is not None:
             probe.cancel()
         raise
+    torch = probe.result() if probe is not None else TorchFacts(status="not-run")
+    if target is not None:
+        torch.python_reason, torch.python_reason_detail = target.reason.value, target.detail
     return Facts(
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         gpusetup_version=__version__,
@@ -36,5 +41,5 @@ def collect_facts(
         driver=driver,
         gpus=gpus,
         toolkit=toolkit,
-        torch=probe.result() if probe is not None else TorchFacts(status="not-run"),
+        torch=torch,
     )

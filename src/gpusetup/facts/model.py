@@ -199,6 +199,9 @@ class TorchFacts:
     status: str = "ok"  # ok, missing, import-error, timeout, crashed, bad-output, not-run
     error: str = ""
     python: str = ""  # the target interpreter
+    # why it was chosen (gpusetup.facts.target.TargetReason): option, virtual-env, conda, tool-env, self
+    python_reason: str = ""
+    python_reason_detail: str = ""  # the --python value, the variable's value or the tool
     python_version: str = ""
     sys_prefix: str = ""
     conda_env: bool = False
@@ -225,6 +228,7 @@ class TorchFacts:
     numpy_status: Optional[str] = None
     numpy_version: Optional[str] = None
     numpy_error: str = ""
+    numpy_required_by: List[str] = field(default_factory=list)  # dists that need it (when missing)
     distributions: List[Distribution] = field(default_factory=list)  # every torch-family dist found
     nvidia_wheels: Dict[str, str] = field(default_factory=dict)
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Optional
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import TorchFacts
+from gpusetup.facts.target import checked_target
 from gpusetup.plumbing import process
 from gpusetup.plumbing.codec import from_jsonable
 
@@ -20,27 +18,8 @@ DEFAULT_TIMEOUT = 120.0
 
 
 def target_python(path: Optional[str]) -> str:
-    """The interpreter to probe: --python PATH after checking it is one, else the current one."""
-    if path is None:
-        return sys.executable
-    resolved = shutil.which(path) if os.sep not in path else path
-    if resolved is None or not os.path.exists(resolved):
-        raise UsageError(f"--python {path}: no such file", "give the path of a python executable")
-    if os.path.isdir(resolved):
-        raise UsageError(
-            f"--python {path}: is a directory",
-            f"did you mean {os.path.join(path, 'bin', 'python')}?",
-        )
-    if not os.access(resolved, os.X_OK):
-        raise UsageError(f"--python {path}: not executable", "give the path of a python executable")
-    result = process.run(
-        [resolved, "-c", "print('gpusetup' + '-python-ok')"], timeout=30, cwd=process.scratch_dir()
-    )
-    if "gpusetup-python-ok" not in result.stdout:
-        raise UsageError(
-            f"--python {path}: not a Python interpreter", "give the path of a python executable"
-        )
-    return resolved
+    """The interpreter to act on, by the one rule of gpusetup.facts.target (checked to be Python 3)."""
+    return checked_target(path).path
 
 
 class PendingProbe:

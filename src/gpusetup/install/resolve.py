@@ -135,6 +135,11 @@ def parse_cuda_request(text: str) -> str:
 
 def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
     """The newest release (in the request) with a variant that fits; every candidate is kept."""
+    from gpusetup.install.driver_cuda import driver_cuda_request, plan_for_driver_cuda
+
+    driver_cuda = driver_cuda_request(request.cuda, profiles)  # --cuda 12.2: a driver's CUDA
+    if driver_cuda is not None:
+        return plan_for_driver_cuda(request, machine, profiles, driver_cuda)
     cuda = parse_cuda_request(request.cuda)
     releases = _releases(torch_spec(request.torch), request.torch, profiles)
     _check_cuda_request(cuda, request.cuda, machine, profiles)
@@ -172,8 +177,10 @@ def _check_cuda_request(cuda: str, text: str, machine: Machine, profiles: Profil
             key=CudaVersion.parse,
         )
         raise UsageError(
-            f"--cuda {text}: no PyTorch 2.x build for CUDA {CudaVersion.parse(cuda)}",
-            "builds exist for " + ", ".join(str(CudaVersion.parse(v)) for v in known),
+            f"--cuda {text}: no PyTorch 2.x build for CUDA {CudaVersion.parse(cuda)}; builds exist for "
+            + ", ".join(str(CudaVersion.parse(v)) for v in known),
+            "for the driver's CUDA (nvidia-smi's \"CUDA Version\") write it dotted: --cuda "
+            f"{CudaVersion.parse(cuda)}; a build tag (cu126) names the CUDA torch was built with",
         )
 
 
@@ -365,6 +372,11 @@ def _plan(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
     reasons.append(best.reason)
+    if request.packages is None:  # an explicit torchaudio it lacks is an error in _packages
+        from gpusetup.install.companions import missing_torchaudio
+
+        audio = missing_torchaudio(release, profiles)
+        reasons += [audio] if audio else []
     pins: List[str] = []
     rule = profiles.numpy
     if rule is not None and rule.torch_needs_numpy1(release.torch):

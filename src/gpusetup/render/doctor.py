@@ -11,6 +11,7 @@ from rich.text import Text
 from gpusetup.doctor.finding import Severity
 from gpusetup.doctor.report import DoctorReport
 from gpusetup.facts.model import Facts, GpuFacts, TorchFacts
+from gpusetup.facts.target import reason_text
 
 _MARK = {
     Severity.ERROR: ("✖", "bold red"),
@@ -30,6 +31,9 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
         console.print(_gpu_table(facts.gpus, facts.torch.cuda_index_by_bus(), probed))
     console.print(_toolkit_line(facts))
     console.print(_torch_line(facts.torch))
+    target = _target_line(facts.torch)
+    if target is not None:
+        console.print(target, soft_wrap=True)  # a path to paste: never a newline inside it
     console.print()
     if not report.findings:
         console.print(Text("✔ no problems found", style="bold green"))
@@ -153,6 +157,14 @@ def _torch_line(torch: TorchFacts) -> Text:
     )
     text = f"Torch {torch.version} ({build}) · cuda available: {available}, {torch.device_count or 0} device(s)"
     return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}")
+
+
+def _target_line(torch: TorchFacts) -> Optional[Text]:
+    """Which interpreter was probed and why (the one rule of gpusetup.facts.target)."""
+    why = reason_text(torch.python_reason, torch.python_reason_detail)
+    if not torch.python or not why:
+        return None
+    return Text(f"Python: {torch.python} ({why})")
 
 
 def _state(version: Optional[str], error: str, status: Optional[str] = None) -> str:

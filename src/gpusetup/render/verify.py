@@ -16,6 +16,10 @@ def render_verify(result: VerifyResult, console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    if result.python:
+        console.print(
+            Text(f"Python: {result.python['path']} ({result.python['why']})", style="dim")
+        )
     for device in result.devices:
         if result.mode == "collectives":
             label = str(device["name"])

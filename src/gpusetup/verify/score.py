@@ -72,6 +72,7 @@ class VerifyResult:
     telemetry: Dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     host: str = ""
+    python: Dict[str, str] = field(default_factory=dict)  # path, reason, why (facts.target)
 
     @property
     def passed(self) -> bool:
@@ -85,6 +86,7 @@ class VerifyResult:
         return {
             "schema": VERIFY_SCHEMA,
             "host": self.host,
+            "python": self.python,
             "device": self.device,
             "mode": self.mode,
             "passed": self.passed,

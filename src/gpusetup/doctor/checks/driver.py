@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
@@ -17,9 +17,45 @@ _RELOAD_MODULES = (
 )
 
 
-def _in_container_without_gpus(ctx: Context) -> bool:
+def _expects_gpu(ctx: Context) -> bool:
+    """A sign that this machine should have an NVIDIA GPU: one on the PCI bus (the host's, as a
+    container sees it), NVIDIA_VISIBLE_DEVICES naming some, or --expect-gpus."""
     host = ctx.facts.host
-    return bool(host.container) and not host.dev_nvidia and not ctx.nvml_ok
+    visible = (host.nvidia_visible_devices or "").strip().lower()
+    return bool(
+        (host.nvidia_pci_devices or 0) > 0
+        or visible not in ("", "void", "none")
+        or (ctx.expect_gpus or 0) > 0
+    )
+
+
+def _in_container_without_gpus(ctx: Context) -> bool:
+    """A container missing its GPU runtime; without any sign of a GPU it is a CPU machine instead."""
+    host = ctx.facts.host
+    return bool(host.container) and not host.dev_nvidia and not ctx.nvml_ok and _expects_gpu(ctx)
+
+
+def _no_gpu(ctx: Context, evidence: Dict[str, Any]) -> Finding:
+    """No NVIDIA GPU: a fact, not a problem, unless a GPU is expected or torch is a CUDA build."""
+    torch = ctx.facts.torch
+    cuda_torch = ctx.torch_ok and bool(torch.cuda_build)
+    cpu_torch = ctx.torch_ok and not torch.cuda_build and not torch.hip_build
+    if _expects_gpu(ctx):
+        severity, fix = ERROR, "Run on a machine with an NVIDIA GPU (--expect-gpus asks for one)"
+    elif cuda_torch:
+        severity = WARNING
+        fix = "On this machine the CPU build does the same in far less space: gpusetup install --cuda cpu"
+    else:
+        severity = INFO
+        fix = (
+            f"Nothing to do: torch {torch.version} is the CPU build, right for this machine"
+            if cpu_torch
+            else "On this machine install the CPU build of PyTorch: gpusetup install --cuda cpu"
+        ) + "   (for a GPU check in CI: gpusetup doctor --expect-gpus N)"
+    title = "No NVIDIA GPU found on this machine" + (
+        f": the CPU build of torch {torch.version} is the right one" if cpu_torch else ""
+    )
+    return Finding("no-nvidia-gpu", severity, title, fix, {**evidence, "nvidia_pci_devices": 0})
 
 
 @check(
@@ -58,15 +94,8 @@ def driver_presence(ctx: Context) -> Iterator[Finding]:
         )
         return
     pci = ctx.facts.host.nvidia_pci_devices
-    if pci == 0:
-        yield Finding(
-            "no-nvidia-gpu",
-            ERROR,
-            "No NVIDIA GPU found on this machine",
-            "Run on a machine with an NVIDIA GPU, or install the CPU build of PyTorch: "
-            "gpusetup install --cuda cpu",
-            {**evidence, "nvidia_pci_devices": 0},
-        )
+    if pci == 0 or (pci is None and ctx.facts.host.container and not _expects_gpu(ctx)):
+        yield _no_gpu(ctx, evidence)
         return
     yield Finding(
         "no-nvidia-driver",

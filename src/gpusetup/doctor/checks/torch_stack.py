@@ -489,10 +489,13 @@ def numpy_bridge(ctx: Context) -> Iterator[Finding]:
         "source": rule.source if rule and needs_numpy1 else None,
     }
     if torch.numpy_status == "missing":
+        needed = torch.numpy_required_by
         yield Finding(
             "numpy-missing",
-            WARNING,
-            "numpy is not installed: torch warns on import, and .numpy() and torch.from_numpy fail",
+            WARNING if needed else INFO,
+            "numpy is not installed: "
+            + (f"{', '.join(needed)} need(s) it" if needed else "torch warns on import")
+            + ", and .numpy() and torch.from_numpy fail",
             f'{pip} "numpy<2"' if needs_numpy1 else f"{pip} numpy",
             evidence,
         )
