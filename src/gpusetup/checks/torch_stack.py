@@ -9,7 +9,7 @@ from typing import Iterator, List, Optional
 from gpusetup.checks.context import Context
 from gpusetup.checks.finding import Finding, Severity
 from gpusetup.checks.registry import check
-from gpusetup.torch_rules import build_supports_device, visible_nvml_indices
+from gpusetup.torch_rules import build_supports_device, rules_for, visible_nvml_indices
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _REINSTALL = "gpusetup install --cuda auto"
@@ -133,8 +133,9 @@ def arch(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
     if not ctx.torch_ok or not torch.cuda_build or not torch.arch_list:
         return
+    rules = rules_for(torch.version, ctx.torch_cuda)
     for gpu, cap in ctx.capabilities():
-        if not build_supports_device(torch.arch_list, cap):
+        if not build_supports_device(torch.arch_list, cap, rules):
             yield Finding(
                 "arch-not-in-build",
                 ERROR,

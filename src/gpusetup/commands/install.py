@@ -109,7 +109,8 @@ def install(
         _report(plan, argv, "planned", json_out, explain)
         _write_constraints(constraints, plan, None)
         return
-    if decide.already_installed(plan, env.installed, profiles.releases[plan.torch].pypi_default):
+    default_build = profiles.releases[plan.torch].default_build(machine.platform)
+    if decide.already_installed(plan, env.installed, default_build):
         _report(plan, argv, "already-installed", json_out, explain)
         _write_constraints(constraints, plan, env.installed)
         return
