@@ -39,7 +39,7 @@ def validate_files(files: Sequence[Path]) -> List[str]:
     cuda_rows: List[CudaVersion] = []
     for path in files:
         try:
-            kind, content = load_file(path)
+            _kind, content = load_file(path)
         except ProfileError as err:
             errors += _release_errors(path) or [err.message]
             continue
