@@ -92,3 +92,11 @@ def test_a_companion_whose_metadata_excludes_the_torch(tmp_path: Path) -> None:
     assert errors == [
         f"{torch}:{line}: torch 2.13.0: torchvision 0.27.1 requires torch==2.12.1, not 2.13.0"
     ]
+
+
+def test_conda_builds_past_the_channels_end(tmp_path: Path) -> None:
+    torch = _copy(tmp_path)
+    _edit(torch, 'conda_channel:\n  last: "2.5.1"', 'conda_channel:\n  last: "2.4.1"')
+    errors = validate_files([tmp_path / "cuda.yaml", torch])
+    assert len(errors) == 2 and all("the pytorch channel ends at 2.4.1" in e for e in errors)
+    assert "torch 2.5.0:" in errors[0] and "torch 2.5.1:" in errors[1]

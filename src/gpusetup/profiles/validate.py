@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
+from packaging.version import Version
+
 from gpusetup.errors import ProfileError
 from gpusetup.facts.serial import ShapeError, from_jsonable
 from gpusetup.profiles.load import load_file
@@ -53,7 +55,21 @@ def validate_files(files: Sequence[Path]) -> List[str]:
         errors += _cuda_rows(torch, cuda_rows) if cuda_rows else []
         errors += _arch_sets_used(torch, torch_files)
         errors += _companions(torch, torch_files)
+        errors += _conda_end(torch)
     return errors
+
+
+def _conda_end(torch: _Torch) -> List[str]:
+    """A pytorch-channel build newer than the channel's last release contradicts conda_channel."""
+    end = torch.content.conda_channel
+    if end is None:
+        return []
+    return [
+        f"{torch.path}:{_line(raw, 'conda')}: torch {release.torch}: conda builds listed, but the "
+        f"pytorch channel ends at {end.last} (conda_channel)"
+        for raw, release in _releases(torch)
+        if release.conda is not None and release.version > Version(end.last)
+    ]
 
 
 def _releases(torch: _Torch) -> List[Tuple[Any, TorchRelease]]:
