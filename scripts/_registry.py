@@ -56,6 +56,8 @@ def _central_directory(url: str) -> Tuple[bytes, int]:
     size, offset = struct.unpack("<II", tail[end + 12 : end + 20])
     if offset == 0xFFFFFFFF:
         locator = tail.rfind(b"PK\x06\x07", 0, end)
+        if locator < 0:
+            raise MetadataError(f"{url}: zip64 wheel without its end-record locator")
         (record,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
         zip64 = _get(url, byte_range=f"{record}-{record + 55}")
         size, offset = struct.unpack("<QQ", zip64[40:56])
@@ -82,7 +84,10 @@ def range_read_metadata(url: str) -> bytes:
             head = _get(url, byte_range=f"{local}-{local + 30 + nlen + 1024 + csize}")
             lnlen, lelen = struct.unpack("<HH", head[26:30])
             data = head[30 + lnlen + lelen : 30 + lnlen + lelen + csize]
-            text = zlib.decompress(data, -15) if method == 8 else data
+            try:
+                text = zlib.decompress(data, -15) if method == 8 else data
+            except zlib.error:
+                raise MetadataError(f"{url}: METADATA cut short or corrupt (deflate)") from None
             if len(text) != usize or zlib.crc32(text) != crc:
                 raise MetadataError(f"{url}: METADATA cut short or corrupt (CRC-32 mismatch)")
             return text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import difflib
+import struct
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
@@ -275,7 +276,7 @@ def main(argv: Sequence[str] = ()) -> int:
         since = args.since or max((r["torch"] for r in raw["releases"]), key=Version)
         source = Replay(args.replay) if args.replay else Live(args.index)
         facts, companions = gather(source, since, args.companion_window_days)
-    except (RegistryError, MetadataError, OSError, ValueError, KeyError) as err:
+    except (RegistryError, MetadataError, OSError, ValueError, KeyError, struct.error) as err:
         print(f"refresh_profiles: error: {err}", file=sys.stderr)
         return 2
     new, kept = plan_edits(text, facts, companions, args.today)
