@@ -325,6 +325,11 @@ def _conda_args(
         )
     specs = [f"pytorch=={release.torch}"] + [f"{n}" for n in names if n != "torch"]
     words = forge.args(gpu=variant != "cpu")
+    if not words:
+        raise ResolutionError(
+            f"no conda-forge command for a {variant} build in the profiles",
+            "install the wheels with --installer pip",
+        )
     flags = [w for i, w in enumerate(words) if w == "-c" or (i > 0 and words[i - 1] == "-c")]
     rest = [w for w in words if w not in flags]
     if variant == "cpu":

@@ -67,10 +67,10 @@ class CondaForge:
     command: str  # conda install -c conda-forge pytorch-gpu
     source: str
     note: str = ""
-    cpu_command: str = "conda install -c conda-forge pytorch-cpu"
+    cpu_command: str = ""  # conda install -c conda-forge pytorch-cpu; "" when the profiles lack it
 
     def args(self, gpu: bool) -> List[str]:
-        """The argument tail after `conda install`: -c conda-forge pytorch-gpu."""
+        """The argument tail after `conda install`: -c conda-forge pytorch-gpu ([] when unknown)."""
         words = (self.command if gpu else self.cpu_command).split()
         return words[2:] if words[:2] == ["conda", "install"] else words
 
