@@ -212,17 +212,14 @@ def _packages(release: TorchRelease, request: Request, profiles: Profiles) -> Li
     return [f"{name}=={versions[name]}" for name in FAMILY if name in wanted]
 
 
-def _plan(
+def _choice_reasons(
     release: TorchRelease,
-    best: Candidate,
     candidates: List[Candidate],
     skipped: List[str],
     request: Request,
-    machine: Machine,
     profiles: Profiles,
-) -> Plan:
-    packages = _packages(release, request, profiles)
-    index = request.index_url or f"{profiles.index_base}/{best.variant}"
+) -> List[str]:
+    """Why this release: what was skipped, what newer releases lacked, what is unconfirmed."""
     reasons = [
         f"torch {release.torch}: "
         + (
@@ -254,6 +251,21 @@ def _plan(
         reasons.append(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
+    return reasons
+
+
+def _plan(
+    release: TorchRelease,
+    best: Candidate,
+    candidates: List[Candidate],
+    skipped: List[str],
+    request: Request,
+    machine: Machine,
+    profiles: Profiles,
+) -> Plan:
+    packages = _packages(release, request, profiles)
+    index = request.index_url or f"{profiles.index_base}/{best.variant}"
+    reasons = _choice_reasons(release, candidates, skipped, request, profiles)
     reasons.append(best.reason)
     reasons += [
         f"{name} {release.companions[name]}: not confirmed for torch {release.torch} in the profiles"

@@ -139,13 +139,9 @@ def _judge_build(
             False,
             f"{variant}: the driver supports CUDA {machine.driver_cuda} < {cuda.major}.x",
         )
-    archs = profiles.archs(release, variant, "aarch64" if machine.is_aarch64_linux else "x86_64")
-    rules = rules_for(release.torch, cuda)
-    for cap in machine.capabilities:
-        if archs and not build_supports_device(archs, cap, rules):
-            return Candidate(
-                release.torch, variant, False, f"{variant}: no kernels for sm_{cap.code}"
-            )
+    missing = _missing_kernels(release, variant, cuda, machine, profiles)
+    if missing:
+        return Candidate(release.torch, variant, False, f"{variant}: no kernels for {missing}")
     preferred = (driver is not None and full is not None and driver >= full) or (
         driver is None and machine.driver_cuda is not None and machine.driver_cuda >= cuda
     )
@@ -169,3 +165,15 @@ def _judge_build(
         f"{variant}: runs under minor-version compatibility only (driver {driver or '?'} < {full or 'its toolkit driver'}): "
         "torch.compile/Triton and PTX JIT may need a newer driver",
     )
+
+
+def _missing_kernels(
+    release: TorchRelease, variant: str, cuda: CudaVersion, machine: Machine, profiles: Profiles
+) -> str:
+    """The first GPU (sm_XY) the build has no kernels for, by torch's rule for this release."""
+    archs = profiles.archs(release, variant, "aarch64" if machine.is_aarch64_linux else "x86_64")
+    rules = rules_for(release.torch, cuda)
+    for cap in machine.capabilities:
+        if archs and not build_supports_device(archs, cap, rules):
+            return f"sm_{cap.code}"
+    return ""
