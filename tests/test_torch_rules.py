@@ -102,7 +102,7 @@ DEVICES = sorted({*CODES, 37, 54, 63, 71, 73, 76, 85, 88, 91, 102, 104, 111, 112
 
 def _torch_rule(version: str, cuda: str) -> Callable[[int, int], bool]:
     """torch's own _code_compatible_with_device, run from the text recorded from its wheel."""
-    text = (RULE_TEXTS / f"torch-{version}-cuda-init-rule.recorded.py.txt").read_text()
+    text = (RULE_TEXTS / f"recorded-2026-12-01-torch-{version}-cuda-init-rule.py.txt").read_text()
     fake_torch = SimpleNamespace(version=SimpleNamespace(cuda=cuda))
     scope: Dict[str, Any] = {"torch": fake_torch, "warnings": warnings}
     exec(compile("from __future__ import annotations\n" + text, version, "exec"), scope)
