@@ -8,6 +8,7 @@ PEP 658 files), and a manifest of their sha256.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from types import ModuleType
 from typing import List
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpusetup.profiles.derive import ReleaseFacts
 from gpusetup.profiles.load import load_file, packaged_dir
@@ -163,3 +166,21 @@ def test_metadata_without_its_headers_is_refused() -> None:
 
     with pytest.raises(MetadataError, match="truncated"):
         parse_metadata("Metadata-Version: 2.4\nName: torch\n", "torch-2.15.0-x.whl")
+
+
+@given(st.text(max_size=300))
+def test_metadata_parser_raises_only_metadata_errors(text: str) -> None:
+    from gpusetup.profiles.derive import MetadataError, parse_metadata
+
+    with contextlib.suppress(MetadataError):
+        parse_metadata(text, "x.whl")
+
+
+@given(st.lists(st.text(max_size=60), max_size=5), st.text(max_size=20))
+def test_index_pages_with_odd_file_names_do_not_crash(names: List[str], upload: str) -> None:
+    from gpusetup.profiles.derive import python_range, versions, wheels
+
+    page = {"files": [{"filename": n, "upload-time": upload, "url": ""} for n in names]}
+    found = wheels(page)
+    versions(found)
+    python_range(found)
