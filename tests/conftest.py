@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gpusetup.doctor.report import load_facts_file
 from gpusetup.facts.model import Facts
-from gpusetup.profiles.load import load_profiles
+from gpusetup.profiles.load import _merge, load_file, load_profiles
 from gpusetup.profiles.model import Profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,6 +41,20 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def profiles() -> Profiles:
     return load_profiles()
+
+
+def load_only(directory: Path) -> Profiles:
+    """The profiles of one directory, without the packaged data (fixture profile sets)."""
+    loaded = Profiles()
+    for path in sorted(directory.glob("*.yaml")):
+        _merge(loaded, path, load_file(path))
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def handmade() -> Profiles:
+    """A small frozen profile set: resolver behaviour tests do not move when a release is added."""
+    return load_only(FIXTURES / "profiles-handmade")
 
 
 _CACHE: dict[str, Facts] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import pytest
 
@@ -423,3 +423,41 @@ def test_numpy_fix_follows_the_torch_release(
     assert found.fix.startswith(f"/opt/venv/bin/python -m {wanted}")
     if torch_version.startswith("2.2") and status == "broken":
         assert "torch >= 2.3.0" in found.fix and found.evidence["source"].startswith("https://")
+
+
+def _pair(
+    torch: str, vision: Optional[str], vision_req: Optional[str], audio: Optional[str] = None
+) -> Mutation:
+    def apply(f: Facts) -> None:
+        f.torch.version, f.torch.torchvision_version = torch, vision
+        f.torch.torchvision_requires_torch, f.torch.torchaudio_version = vision_req, audio
+        f.torch.torchaudio_requires_torch = None
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("mutation", "vision_bad", "audio_bad"),
+    [
+        # torchvision's own requirement decides: a lower bound admits newer torch (no minor + 15)
+        (_pair("2.15.0+cu132", "0.29.1+cu132", ">=2.14.0"), False, False),
+        (_pair("2.14.1+cu130", "0.29.0+cu130", "==2.14.0"), True, False),
+        # torch 1.x: torchvision 0.14.1 declares torch==1.13.1
+        (_pair("1.13.1+cu117", "0.14.1+cu117", "==1.13.1"), False, False),
+        (_pair("1.13.1+cu117", "0.14.1+cu117", "==1.13.0"), True, False),
+        # no requirement in the facts: companion_releases (0.28.0 declares torch==2.13.0)
+        (_pair("2.14.1+cu130", "0.28.0+cu130", None), True, False),
+        # torchaudio 2.11.1 declares torch>=2.11; 2.3.0 declares torch==2.3.0
+        (_pair("2.15.0+cu132", None, None, "2.11.1"), False, False),
+        (_pair("2.4.1+cu121", None, None, "2.3.0+cu121"), False, True),
+        # a torchvision the profiles do not know and that declares nothing: no guess
+        (_pair("2.15.0+cu132", "0.99.0+cu132", None), False, False),
+    ],
+)
+def test_companion_pairing_reads_the_companions_requirements(
+    h100: Facts, profiles: Profiles, mutation: Mutation, vision_bad: bool, audio_bad: bool
+) -> None:
+    mutation(h100)
+    ids = {f.id for f in run_checks(Context(h100, profiles))}
+    assert ("torchvision-mismatch" in ids) is vision_bad
+    assert ("torchaudio-mismatch" in ids) is audio_bad

@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from packaging.version import Version
 
 from gpusetup.cli import app
-from gpusetup.install.plan import already_installed, constraints_text
+from gpusetup.facts.model import DriverFacts
+from gpusetup.facts.pyenv import PythonEnv
+from gpusetup.install.plan import Overrides, already_installed, constraints_text, plan_machine
 from gpusetup.install.resolve import Plan
+from gpusetup.profiles.model import Profiles
 from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
 
@@ -379,3 +383,48 @@ def test_a_numpy_pin_is_part_of_being_installed() -> None:
     assert already_installed(plan, family, "cu121")  # no numpy: nothing to repair
     assert not already_installed(plan, {**family, "numpy": "2.1.3"}, "cu121")  # torch cannot use it
     assert constraints_text(plan).splitlines()[-1] == "numpy<2"  # later installs keep numpy 1.x
+
+
+@pytest.mark.parametrize(
+    ("platform", "torch", "installed_is_planned"),
+    [
+        ("linux_x86_64", "2.10.0", True),  # the registry's x86_64 2.10.0 is the cu128 build
+        ("linux_aarch64", "2.10.0", False),  # ... its aarch64 2.10.0 is a CPU build
+        ("linux_aarch64", "2.11.0", False),  # aarch64 2.11.0 is cu130, not the planned cu128
+        ("win_amd64", "2.10.0", False),  # every Windows wheel on the registry is a CPU build
+    ],
+)
+def test_a_registry_torch_is_judged_by_the_targets_default_build(
+    profiles: Profiles, platform: str, torch: str, installed_is_planned: bool
+) -> None:
+    """A torch without a local tag is the registry's build for the target platform, not x86_64's."""
+    plan = Plan(torch, "cu128", "https://download.pytorch.org/whl/cu128", [f"torch=={torch}"], [])
+    default = profiles.releases[torch].default_build(platform)
+    assert already_installed(plan, {"torch": torch}, default) is installed_is_planned
+
+
+def test_the_full_python_version_is_planned_for() -> None:
+    env = PythonEnv("/usr/bin/python3", "3.14", "3.14.1", "linux", "x86_64", "/usr", False)
+    assert plan_machine(env, DriverFacts(nvml="not-installed"), [], Overrides()).python == "3.14.1"
+    given = Overrides(python_version="3.14.1")
+    assert plan_machine(env, DriverFacts(nvml="not-installed"), [], given).python == "3.14.1"
+    assert (
+        plan_machine(
+            env, DriverFacts(nvml="not-installed"), [], Overrides(python_version="3.12")
+        ).python
+        == "3.12"
+    )
+
+
+def test_dry_run_for_python_3_14_1_never_plans_a_torchvision_that_excludes_it(
+    profiles: Profiles,
+) -> None:
+    flags = ["install", "--dry-run", "--driver", "580.95.05", "--arch", "sm_90"]
+    plan = _json([*flags, "--python-version", "3.14.1"])
+    packages = plan["packages"]
+    assert isinstance(packages, list)
+    vision = next(p for p in packages if p.startswith("torchvision=="))
+    entry = profiles.companion("torchvision", vision.split("==")[1])
+    assert entry is not None and entry.runs_on("3.14.1")  # 0.26.0+ declare !=3.14.1
+    newest = _json([*flags, "--python-version", "3.12"])
+    assert Version(str(newest["torch"])) >= Version("2.14.0")  # not stuck at 2.13.0

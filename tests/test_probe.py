@@ -15,7 +15,7 @@ from gpusetup.facts.collect import collect_facts
 from gpusetup.facts.probe import probe_torch, target_python
 from tests.conftest import torch_cuda_build
 from tests.fakes.nvml import FakeNvml
-from tests.fakes.stub_envs import NUMPY_HIDDEN, NUMPY_WITHOUT_C_API, make_env
+from tests.fakes.stub_envs import NUMPY_HIDDEN, NUMPY_WITHOUT_C_API, make_env, site_packages
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +144,21 @@ def test_the_probe_runs_while_nvml_is_read(tmp_path: Path, monkeypatch: pytest.M
 
     facts = collect_facts(str(env), nvml_lib=NvmlThatWaits())
     assert seen == [True] and facts.torch.status == "ok" and facts.driver.nvml == "ok"
+
+
+def test_companions_own_torch_requirement_is_read(tmp_path: Path) -> None:
+    """The probe reports torchvision's Requires-Dist on torch, which the pairing check trusts first."""
+    python = make_env(tmp_path / "env", "cpu")
+    site = site_packages(python)
+    (site / "torchvision").mkdir()
+    (site / "torchvision" / "__init__.py").write_text("__version__ = '0.19.1+cpu'\n")
+    dist = site / "torchvision-0.19.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.19.1+cpu\nRequires-Dist: numpy\n"
+        "Requires-Dist: torch (==2.4.1)\nRequires-Dist: torchaudio ; extra == 'audio'\n"
+    )
+    facts = probe_torch(str(python))
+    assert facts.torchvision_version == "0.19.1+cpu"
+    assert facts.torchvision_requires_torch == "==2.4.1"
+    assert facts.torchaudio_requires_torch is None

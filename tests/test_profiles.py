@@ -44,17 +44,20 @@ def test_every_release_and_toolkit_cites_an_https_source(profiles: Profiles) -> 
         assert toolkit.source.startswith("https://")
 
 
-def test_torchvision_pairs_by_minor_plus_fifteen(profiles: Profiles) -> None:
+def test_every_companion_is_a_registry_release_that_admits_its_torch(profiles: Profiles) -> None:
+    """Pairings come from the companions' own metadata (companion_releases), not from a rule."""
     for release in profiles.releases.values():
-        vision = release.companions.get("torchvision")
-        if vision:
-            assert int(vision.split(".")[1]) == release.version.minor + 15, release.torch
+        for name, version in release.companions.items():
+            entry = profiles.companion(name, version)
+            assert entry is not None, (release.torch, name, version)
+            assert entry.admits(release.torch), (release.torch, name, version)
+            assert entry.source.startswith("https://pypi.org/project/"), entry.source
 
 
-def test_no_companion_is_invented_past_what_pypi_has(profiles: Profiles) -> None:
-    audio = {r.companions.get("torchaudio") for r in profiles.releases.values()} - {None}
-    assert max(audio, key=lambda v: tuple(map(int, v.split(".")))) == "2.11.0"
-    assert "torchvision" not in profiles.releases["2.15.0"].companions
+def test_no_companion_is_invented_past_what_the_registry_has(profiles: Profiles) -> None:
+    newest = profiles.newest_companion("torchaudio")
+    assert newest is not None and newest.version == "2.11.1" and newest.torch == ">=2.11"
+    assert profiles.releases["2.15.0"].companions["torchvision"] == "0.29.2"
 
 
 def test_numpy2_boundary_is_cited_and_splits_the_releases(profiles: Profiles) -> None:

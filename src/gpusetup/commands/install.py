@@ -25,7 +25,6 @@ from gpusetup.facts.pyenv import PythonEnv, describe_python
 from gpusetup.facts.target import PYTHON_HELP, checked_target
 from gpusetup.facts.target import Target as PythonTarget
 from gpusetup.install import plan as decide
-from gpusetup.install.companions import PACKAGES_HELP
 from gpusetup.install.installers import (
     STRATEGIES,
     Installer,
@@ -34,6 +33,7 @@ from gpusetup.install.installers import (
     kept_variables,
     redact,
 )
+from gpusetup.install.missing_companions import PACKAGES_HELP
 from gpusetup.install.resolve import FAMILY, Plan, Request, resolve
 from gpusetup.plumbing import process
 from gpusetup.profiles.load import load_profiles
@@ -146,7 +146,7 @@ def install(
         explain,
         chosen_python,
     )
-    pypi_default = profiles.releases[plan.torch].pypi_default
+    pypi_default = profiles.releases[plan.torch].default_build(machine.platform)
     checked = Checked(interpreter, bool(gpus), pypi_default, chosen)
     if dry_run:
         _report(shown, "planned")

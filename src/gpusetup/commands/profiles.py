@@ -8,9 +8,9 @@ from typing import List, Optional
 import typer
 
 from gpusetup.commands.edge import cli_edge
-from gpusetup.errors import UsageError
-from gpusetup.profiles.load import load_file, load_profiles, profile_dirs
-from gpusetup.render.console import make_console, print_line
+from gpusetup.errors import ProfileError, UsageError
+from gpusetup.profiles.load import load_profiles, profile_dirs
+from gpusetup.render.console import make_console, print_error, print_line
 
 app = typer.Typer(help="Validate, list and show the compatibility profiles.", no_args_is_help=True)
 
@@ -24,19 +24,21 @@ def validate(
         None, help="A profile file or directory [default: all in use]."
     ),
 ) -> None:
-    """Check profile files against the schema: file:line: what is wrong, exit 2."""
+    """Check profile files against the schema and each other: every file:line problem, exit 2."""
+    from gpusetup.profiles.validate import validate_files
+
     if path is None:
         files = [f for d in profile_dirs() for f in sorted(d.glob("*.yaml"))]
-        load_profiles()
     else:
         target = Path(path)
         if not target.exists():
             raise UsageError(f"{path}: no such file or directory")
         files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
-        for file in files:
-            load_file(file)
-        if target.is_dir():
-            load_profiles([str(target)])
+    errors = validate_files(files)
+    if errors:
+        for line in errors[:-1]:
+            print_error(line)
+        raise ProfileError(errors[-1], f"{len(errors)} problem(s) in the profiles")
     for file in files:
         print_line(f"ok {file}")
 

@@ -55,4 +55,11 @@ def all_ids() -> Dict[str, str]:
 
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
-    from gpusetup.doctor.checks import driver, gpu_count, health, toolkit, torch_stack  # noqa: F401
+    from gpusetup.doctor.checks import (  # noqa: F401
+        driver,
+        gpu_count,
+        health,
+        pairing,
+        toolkit,
+        torch_stack,
+    )

@@ -99,10 +99,27 @@ def _loaded_libraries():
     return result
 
 
+def _requires_torch(name):
+    """The torch requirement in the companion's own metadata (==2.14.0, >=2.14.0), or None."""
+    try:
+        from importlib import metadata
+
+        requires = metadata.requires(name) or []
+    except Exception:
+        return None
+    for requirement in requires:
+        spec = requirement.split(";", 1)[0].strip()
+        rest = spec[len("torch") :] if spec.startswith("torch") else None
+        if rest is not None and (not rest or rest.lstrip()[:1] in "(=<>!~"):
+            return rest.replace("(", "").replace(")", "").replace(" ", "")
+    return None
+
+
 def _companion(name, out):
     try:
         module = __import__(name)
         out[name + "_version"] = getattr(module, "__version__", None)
+        out[name + "_requires_torch"] = _requires_torch(name)
     except ImportError as err:
         if getattr(err, "name", None) == name:
             return

@@ -224,6 +224,9 @@ class TorchFacts:
     torchvision_error: str = ""
     torchaudio_version: Optional[str] = None
     torchaudio_error: str = ""
+    # The companion's own Requires-Dist on torch (==2.14.0, >=2.14.0); None: it declares none
+    torchvision_requires_torch: Optional[str] = None
+    torchaudio_requires_torch: Optional[str] = None
     # numpy beside torch: ok, missing, broken (torch cannot hand arrays to it); None: not probed
     numpy_status: Optional[str] = None
     numpy_version: Optional[str] = None

@@ -57,14 +57,14 @@ def plan_machine(
                 f"--platform {flags.platform}: unknown platform", "one of " + ", ".join(_PLATFORMS)
             )
         os_name, arch = _PLATFORMS[flags.platform]
-    python = env.version
+    python = env.full_version or env.version  # the full 3.14.1: Requires-Python can exclude a patch
     if flags.python_version is not None:
         parts = flags.python_version.split(".")
         if len(parts) < 2 or not all(re.fullmatch("[0-9]+", p) for p in parts):
             raise UsageError(
                 f"--python-version {flags.python_version}: not a Python version", "write it as 3.11"
             )
-        python = ".".join(parts[:2])
+        python = ".".join(parts[:3])
     detected_driver = optional_driver(driver.version) if driver.nvml == "ok" else None
     drv = DriverVersion.parse(flags.driver) if flags.driver is not None else detected_driver
     cuda = (
@@ -91,23 +91,27 @@ def pins_hold(pins: Sequence[str], installed: Dict[str, str]) -> bool:
     return True
 
 
-def build_matches(name: str, have: str, version: str, variant: str, pypi_default: str) -> bool:
-    """Whether an installed version (2.4.1+cu121, or 2.4.1 from PyPI) is the planned version and build."""
+def build_matches(name: str, have: str, version: str, variant: str, default_build: str) -> bool:
+    """Whether an installed version (2.4.1+cu121, or 2.4.1 from the registry) is the planned build.
+
+    default_build: what a wheel without a local tag is, the registry's build for the target platform
+    (TorchRelease.default_build: CPU on Windows, macOS and Linux aarch64 up to 2.10).
+    """
     base, _, local = have.partition("+")
     if base != version:
         return False
-    build = local or pypi_default  # a wheel without a local tag is the PyPI default build
+    build = local or default_build  # a wheel without a local tag is the registry's build
     return name == "torchaudio" or build == variant
 
 
-def already_installed(plan: Plan, installed: Dict[str, str], pypi_default: str) -> bool:
+def already_installed(plan: Plan, installed: Dict[str, str], default_build: str) -> bool:
     """Whether every planned package is installed at the planned version and build, within the pins."""
     if not pins_hold(plan.pins, installed):
         return False
     for spec in plan.packages:
         name, version = spec.split("==", 1)
         have = installed.get(name)
-        if have is None or not build_matches(name, have, version, plan.variant, pypi_default):
+        if have is None or not build_matches(name, have, version, plan.variant, default_build):
             return False
     return True
 

@@ -14,35 +14,14 @@ from typing import List, Optional, Sequence, Tuple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from gpusetup.errors import MissingRequirement, ResolutionError, UsageError
+from gpusetup.install.builds import Candidate as Candidate
+from gpusetup.install.builds import Machine as Machine
+from gpusetup.install.builds import variant_candidates, variant_order
+from gpusetup.profiles.companions import python_admitted
 from gpusetup.profiles.model import Profiles, TorchRelease
-from gpusetup.rules.pytorch import build_supports_device
-from gpusetup.versions import ComputeCapability, CudaVersion, DriverVersion
+from gpusetup.versions import CudaVersion
 
 FAMILY = ("torch", "torchvision", "torchaudio")
-
-
-@dataclass(frozen=True)
-class Machine:
-    """What the resolver needs to know about the target, detected or given for another machine."""
-
-    python: str  # 3.11
-    os: str = "linux"  # linux, windows, darwin
-    arch: str = "x86_64"  # x86_64, aarch64, arm64
-    driver: Optional[DriverVersion] = None
-    driver_cuda: Optional[CudaVersion] = None
-    capabilities: Tuple[ComputeCapability, ...] = ()
-
-    @property
-    def platform(self) -> str:
-        if self.os == "windows":
-            return "win_amd64"
-        if self.os == "darwin":
-            return "macos_arm64" if self.arch in ("arm64", "aarch64") else "macos_x86_64"
-        return f"linux_{'aarch64' if self.arch in ('aarch64', 'arm64') else 'x86_64'}"
-
-    @property
-    def is_aarch64_linux(self) -> bool:
-        return self.platform == "linux_aarch64"
 
 
 @dataclass(frozen=True)
@@ -52,15 +31,6 @@ class Request:
     packages: Optional[Tuple[str, ...]] = None  # None = every family member the release has
     installer: str = "pip"  # pip, uv, conda
     index_url: Optional[str] = None  # a mirror that replaces the PyTorch index
-
-
-@dataclass(frozen=True)
-class Candidate:
-    torch: str
-    variant: str
-    accepted: bool
-    reason: str
-    preferred: bool = False  # meets the toolkit's own driver, not only minor-version compatibility
 
 
 @dataclass(frozen=True)
@@ -146,15 +116,17 @@ def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
     candidates: List[Candidate] = []
     skipped: List[str] = []
     for release in releases:
-        problem = _release_problem(release, machine)
+        problem = _release_problem(release, machine) or _companion_problem(
+            release, request, machine, profiles
+        )
         if problem:
             skipped.append(f"{release.torch}: {problem}")
             continue
-        options = _variant_candidates(release, cuda, machine, profiles)
+        options = variant_candidates(release, cuda, machine, profiles)
         candidates += options
         accepted = [c for c in options if c.accepted]
         if accepted:
-            best = max(accepted, key=lambda c: (c.preferred, _variant_order(c.variant)))
+            best = max(accepted, key=lambda c: (c.preferred, variant_order(c.variant)))
             return _plan(release, best, candidates, skipped, request, machine, profiles)
     raise _nothing_fits(request, machine, profiles, candidates, skipped)
 
@@ -203,113 +175,35 @@ def _releases(
 def _release_problem(release: TorchRelease, machine: Machine) -> str:
     if not release.python.allows(machine.python):
         return f"no wheel for Python {machine.python} (supports {release.python.min}-{release.python.max})"
+    if not python_admitted(release.requires_python, machine.python):
+        return f"torch {release.torch} requires Python {release.requires_python}"
     if machine.platform not in release.platforms:
         return f"no wheel for {machine.platform}"
     return ""
 
 
-def _platform_variants(release: TorchRelease, machine: Machine) -> List[str]:
-    if machine.os == "darwin":
-        return ["cpu"]
-    if machine.is_aarch64_linux:
-        return [*release.aarch64.archs, "cpu"]
-    if machine.os == "windows":
-        return [v for v in release.variants if not v.startswith("rocm")]
-    return list(release.variants)
+def _companion_problem(
+    release: TorchRelease, request: Request, machine: Machine, profiles: Profiles
+) -> str:
+    """A wanted companion whose own Requires-Python or wheel tags exclude the target Python."""
+    for name in _wanted(release, request):
+        version = release.companions.get(name)
+        entry = profiles.companion(name, version) if version else None
+        if entry is not None and not entry.runs_on(machine.python):
+            needs = entry.python or "its wheel tags"
+            return f"{name} {version} does not install on Python {machine.python} ({entry.wheels or 'requires'} {needs})"
+    return ""
 
 
-def _variant_order(variant: str) -> Tuple[int, int]:
-    if variant.startswith("cu"):
-        cuda = CudaVersion.parse(variant)
-        return (cuda.major, cuda.minor)
-    return (-1, 0)
+def _wanted(release: TorchRelease, request: Request) -> List[str]:
+    """The companions asked for: the requested ones, else every confirmed one the release has."""
+    if request.packages is not None:
+        return [p for p in request.packages if p != "torch"]
+    return [n for n in release.companions if release.companion_confirmed(n)]
 
 
-def _variant_candidates(
-    release: TorchRelease, cuda: str, machine: Machine, profiles: Profiles
-) -> List[Candidate]:
-    available = _platform_variants(release, machine)
-    if cuda == "auto":
-        wanted = sorted(
-            (v for v in available if v.startswith("cu")), key=_variant_order, reverse=True
-        )
-        if machine.os == "darwin":
-            wanted = ["cpu"]
-    else:
-        wanted = [cuda]
-    result = []
-    for variant in wanted:
-        if variant not in available:
-            result.append(
-                Candidate(
-                    release.torch,
-                    variant,
-                    False,
-                    f"{variant}: not published for torch {release.torch} on {machine.platform}",
-                )
-            )
-            continue
-        result.append(_judge(release, variant, machine, profiles))
-    return result
-
-
-def _judge(release: TorchRelease, variant: str, machine: Machine, profiles: Profiles) -> Candidate:
-    if not variant.startswith("cu"):
-        return Candidate(release.torch, variant, True, f"{variant}: requested")
-    cuda = CudaVersion.parse(variant)
-    toolkit = profiles.toolkit(cuda)
-    os_name = "windows" if machine.os == "windows" else "linux"
-    floor = toolkit.minor_compat.for_os(os_name) if toolkit else None
-    full = toolkit.driver.for_os(os_name) if toolkit and toolkit.version == cuda else None
-    driver = machine.driver
-    if driver is not None and floor is not None and driver < floor:
-        return Candidate(release.torch, variant, False, f"{variant}: driver {driver} < {floor}")
-    if (
-        driver is None
-        and machine.driver_cuda is not None
-        and machine.driver_cuda.major < cuda.major
-    ):
-        return Candidate(
-            release.torch,
-            variant,
-            False,
-            f"{variant}: the driver supports CUDA {machine.driver_cuda} < {cuda.major}.x",
-        )
-    archs = profiles.archs(release, variant, "aarch64" if machine.is_aarch64_linux else "x86_64")
-    for cap in machine.capabilities:
-        if archs and not build_supports_device(archs, cap):
-            return Candidate(
-                release.torch, variant, False, f"{variant}: no kernels for sm_{cap.code}"
-            )
-    preferred = (driver is not None and full is not None and driver >= full) or (
-        driver is None and machine.driver_cuda is not None and machine.driver_cuda >= cuda
-    )
-    if preferred:
-        how = (
-            f"driver {driver} >= {full}"
-            if driver is not None
-            else f"driver supports CUDA {machine.driver_cuda}"
-        )
-        return Candidate(
-            release.torch, variant, True, f"{variant}: {how}, the toolkit's own driver", True
-        )
-    if driver is None and machine.driver_cuda is None:
-        return Candidate(
-            release.torch, variant, True, f"{variant}: requested (no driver to check against)"
-        )
-    return Candidate(
-        release.torch,
-        variant,
-        True,
-        f"{variant}: runs under minor-version compatibility only (driver {driver or '?'} < {full or 'its toolkit driver'}): "
-        "torch.compile/Triton and PTX JIT may need a newer driver",
-    )
-
-
-def _packages(release: TorchRelease, request: Request) -> List[str]:
-    wanted = (
-        list(request.packages) if request.packages is not None else ["torch", *release.companions]
-    )
+def _packages(release: TorchRelease, request: Request, profiles: Profiles) -> List[str]:
+    wanted = ["torch", *_wanted(release, request)]
     for name in wanted:
         if name not in FAMILY:
             raise UsageError(
@@ -317,10 +211,12 @@ def _packages(release: TorchRelease, request: Request) -> List[str]:
                 "choose from torch, torchvision, torchaudio",
             )
         if name != "torch" and name not in release.companions:
+            newest = profiles.newest_companion(name)
             raise ResolutionError(
                 f"no {name} release pairs with torch {release.torch}",
-                "torchaudio is in maintenance mode (newest: 2.11.0); drop it with --packages torch,torchvision"
-                if name == "torchaudio"
+                f"the newest {name} in the profiles is {newest.version} (torch{newest.torch or ': any'}); "
+                f"drop it with --packages, or pick an older --torch"
+                if newest is not None
                 else "drop it with --packages torch, or pick an older --torch",
             )
     if "torch" not in wanted:
@@ -329,17 +225,14 @@ def _packages(release: TorchRelease, request: Request) -> List[str]:
     return [f"{name}=={versions[name]}" for name in FAMILY if name in wanted]
 
 
-def _plan(
+def _choice_reasons(
     release: TorchRelease,
-    best: Candidate,
     candidates: List[Candidate],
     skipped: List[str],
     request: Request,
-    machine: Machine,
     profiles: Profiles,
-) -> Plan:
-    packages = _packages(release, request)
-    index = request.index_url or f"{profiles.index_base}/{best.variant}"
+) -> List[str]:
+    """Why this release: what was skipped, what newer releases lacked, what is unconfirmed."""
     reasons = [
         f"torch {release.torch}: "
         + (
@@ -371,12 +264,32 @@ def _plan(
         reasons.append(
             f"torch {release.torch}: profile data unconfirmed ({release.note or 'see profiles'})"
         )
+    return reasons
+
+
+def _plan(
+    release: TorchRelease,
+    best: Candidate,
+    candidates: List[Candidate],
+    skipped: List[str],
+    request: Request,
+    machine: Machine,
+    profiles: Profiles,
+) -> Plan:
+    packages = _packages(release, request, profiles)
+    index = request.index_url or f"{profiles.index_base}/{best.variant}"
+    reasons = _choice_reasons(release, candidates, skipped, request, profiles)
     reasons.append(best.reason)
     if request.packages is None:  # an explicit torchaudio it lacks is an error in _packages
-        from gpusetup.install.companions import missing_torchaudio
+        from gpusetup.install.missing_companions import missing_torchaudio
 
         audio = missing_torchaudio(release, profiles)
         reasons += [audio] if audio else []
+    reasons += [
+        f"{name} {release.companions[name]}: not confirmed for torch {release.torch} in the profiles"
+        for name in _wanted(release, request)
+        if not release.companion_confirmed(name)
+    ]
     pins: List[str] = []
     rule = profiles.numpy
     if rule is not None and rule.torch_needs_numpy1(release.torch):
@@ -394,19 +307,24 @@ def _plan(
             "kernels for " + ", ".join(sorted({f"sm_{c.code}" for c in machine.capabilities}))
         )
     try:
-        conda: Optional[List[str]] = _conda_args(release, best.variant, packages)
+        conda: Optional[List[str]] = _conda_args(release, best.variant, packages, profiles)
     except ResolutionError:
         if request.installer == "conda":
             raise
         conda = None
     if request.installer == "conda" and release.conda is None:
+        end = profiles.conda_channel
         reasons.append(
-            "conda: the pytorch channel stops at 2.5.1; conda-forge's own build (its CUDA variants differ from wheels; composed, unconfirmed)"
+            f"conda: the pytorch channel stops at {end.last if end else 'an older release'}"
+            f" ({end.source if end else 'see profiles'}); conda-forge's own build (its CUDA variants "
+            "differ from wheels; composed, unconfirmed)"
         )
     return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda, pins)
 
 
-def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> List[str]:
+def _conda_args(
+    release: TorchRelease, variant: str, packages: List[str], profiles: Profiles
+) -> List[str]:
     names = [p.split("==")[0] for p in packages]
     if variant.startswith("rocm"):
         raise ResolutionError(
@@ -429,14 +347,27 @@ def _conda_args(release: TorchRelease, variant: str, packages: List[str]) -> Lis
                 "available: " + ", ".join(release.conda.cuda),
             )
         return [*specs, f"pytorch-cuda={cuda}", "-c", "pytorch", "-c", "nvidia"]
+    forge = profiles.conda_forge
+    if forge is None:
+        raise ResolutionError(
+            f"no conda build of torch {release.torch} in the profiles",
+            "install the wheels with --installer pip",
+        )
     # conda-forge numbers torchvision and torchaudio like PyPI: pinned, never left to the solver.
     specs = [f"pytorch=={release.torch}"] + [
         f"{n}=={release.companions[n]}" for n in names if n != "torch"
     ]
+    words = forge.args(gpu=variant != "cpu")
+    if not words:
+        raise ResolutionError(
+            f"no conda-forge command for a {variant} build in the profiles",
+            "install the wheels with --installer pip",
+        )
+    flags = [w for i, w in enumerate(words) if w == "-c" or (i > 0 and words[i - 1] == "-c")]
+    rest = [w for w in words if w not in flags]
     if variant == "cpu":
-        return ["-c", "conda-forge", *specs, "pytorch-cpu"]
-    version = CudaVersion.parse(variant)
-    return ["-c", "conda-forge", *specs, "pytorch-gpu", f"cuda-version={version}"]
+        return [*flags, *specs, *rest]
+    return [*flags, *specs, *rest, f"cuda-version={CudaVersion.parse(variant)}"]
 
 
 def _nothing_fits(

@@ -102,6 +102,10 @@ def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
         profiles.arch_sets.update(content.arch_sets)
         profiles.conda_forge = content.conda_forge or profiles.conda_forge
         profiles.numpy = content.numpy or profiles.numpy
+        profiles.conda_channel = content.conda_channel or profiles.conda_channel
+        for name, entries in content.companion_releases.items():
+            table = profiles.companion_releases.setdefault(name, {})
+            table.update({entry.version: entry for entry in entries})
         for release in content.releases:
             profiles.releases[str(release.version)] = release
     elif kind == "gpus":

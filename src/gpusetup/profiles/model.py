@@ -9,6 +9,12 @@ from typing import Any, Dict, List, Optional
 from packaging.version import InvalidVersion, Version
 
 from gpusetup.errors import UsageError
+from gpusetup.profiles.companions import (
+    CompanionRelease,
+    CondaEnd,
+    CondaForge,
+    check_requires_python,
+)
 from gpusetup.versions import CudaVersion, DriverVersion
 
 PROFILE_SCHEMA = "gpusetup.profiles/1"
@@ -142,10 +148,23 @@ class TorchRelease:
     released: str = ""
     conda: Optional[CondaChannel] = None
     note: str = ""
+    requires_python: str = (
+        ""  # the wheels' own Requires-Python (>=3.11), checked with the full version
+    )
+    # Facts not read from a shipped-release source: variants.cu126, companions.torchaudio, ...
+    unconfirmed: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_version(self.torch, "torch")
         _check_source(self.source)
+        check_requires_python(self.requires_python)
+        for item in self.unconfirmed:
+            kind, _, name = item.partition(".")
+            known = {"variants": self.variants, "companions": list(self.companions)}.get(kind)
+            if known is None or name not in known:
+                raise ValueError(
+                    f"unconfirmed: {item!r} names no variant or companion of this release"
+                )
         for variant in [*self.variants, self.pypi_default]:
             check_variant(variant)
         for name, version in self.companions.items():
@@ -160,12 +179,23 @@ class TorchRelease:
     def version(self) -> Version:
         return Version(self.torch)
 
+    def variant_confirmed(self, variant: str) -> bool:
+        return f"variants.{variant}" not in self.unconfirmed
 
-@dataclass(frozen=True)
-class CondaForge:
-    command: str
-    source: str
-    note: str = ""
+    def companion_confirmed(self, name: str) -> bool:
+        return f"companions.{name}" not in self.unconfirmed
+
+    def default_build(self, platform: str) -> str:
+        """The build a bare install from the registry gets on this platform.
+
+        Every CUDA requirement of the registry's torch wheels is marked platform_system == "Linux"
+        (and, up to 2.10, platform_machine == "x86_64"), so Windows and macOS get CPU builds.
+        """
+        if platform == "linux_x86_64":
+            return self.pypi_default
+        if platform == "linux_aarch64":
+            return self.aarch64.pypi_default
+        return "cpu"
 
 
 @dataclass(frozen=True)
@@ -196,9 +226,16 @@ class TorchFile:
     releases: List[TorchRelease]
     conda_forge: Optional[CondaForge] = None
     numpy: Optional[NumpyRule] = None
+    conda_channel: Optional[CondaEnd] = None
+    companion_releases: Dict[str, List[CompanionRelease]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_https(self.index_base, "index_base")
+        for name in self.companion_releases:
+            if name not in ("torchvision", "torchaudio"):
+                raise ValueError(
+                    f"companion_releases: unknown package {name!r} (torchvision, torchaudio)"
+                )
         for release in self.releases:
             for name in [*release.archs.values(), *release.aarch64.archs.values()]:
                 if name not in self.arch_sets:
@@ -323,8 +360,11 @@ class Profiles:
     stacks: Dict[str, Stack] = field(default_factory=dict)
     index_base: str = "https://download.pytorch.org/whl"
     conda_forge: Optional[CondaForge] = None
+    conda_channel: Optional[CondaEnd] = None
     numpy: Optional[NumpyRule] = None
     gpus: Optional[GpusFile] = None
+    # torchvision/torchaudio -> version -> what its metadata declares
+    companion_releases: Dict[str, Dict[str, CompanionRelease]] = field(default_factory=dict)
     files: List[str] = field(default_factory=list)
 
     def gpu_model(self, device_name: str) -> Optional[GpuModel]:
@@ -332,6 +372,13 @@ class Profiles:
         if self.gpus is None:
             return None
         return next((m for m in self.gpus.models if m.matches(device_name)), None)
+
+    def companion(self, name: str, version: str) -> Optional[CompanionRelease]:
+        return self.companion_releases.get(name, {}).get(version)
+
+    def newest_companion(self, name: str) -> Optional[CompanionRelease]:
+        found = list(self.companion_releases.get(name, {}).values())
+        return max(found, key=lambda c: Version(c.version)) if found else None
 
     def sorted_releases(self) -> List[TorchRelease]:
         """Newest first, compared as versions (2.10 > 2.9)."""

@@ -53,7 +53,10 @@ def render_release(profiles: Profiles, r: TorchRelease, console: Console) -> Non
             + ("" if r.confirmed else "  (unconfirmed data)")
         )
     )
-    console.print(f"python {r.python.min}-{r.python.max} · platforms {' '.join(r.platforms)}")
+    requires = f" (Requires-Python {r.requires_python})" if r.requires_python else ""
+    console.print(
+        f"python {r.python.min}-{r.python.max}{requires} · platforms {' '.join(r.platforms)}"
+    )
     console.print(
         f"PyPI default on Linux x86_64: {r.pypi_default} · aarch64: {r.aarch64.pypi_default}"
     )
@@ -65,7 +68,9 @@ def render_release(profiles: Profiles, r: TorchRelease, console: Console) -> Non
     table.add_column("GPU architectures (Linux x86_64)")
     for variant in r.variants:
         table.add_row(
-            variant, f"{profiles.index_base}/{variant}", " ".join(profiles.archs(r, variant)) or "-"
+            variant + ("" if r.variant_confirmed(variant) else " (unconfirmed)"),
+            f"{profiles.index_base}/{variant}",
+            " ".join(profiles.archs(r, variant)) or "-",
         )
     console.print(table)
     if r.conda:

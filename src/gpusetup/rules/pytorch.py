@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Union
 
+from packaging.version import InvalidVersion, Version
+
 from gpusetup.errors import UsageError
 from gpusetup.versions import ComputeCapability, CudaVersion
 
@@ -18,17 +20,47 @@ _ISOLATED = {53, 62, 72, 87}
 _SAME_AS = {101: {101, 110}}
 
 
-def code_runs_on_device(code_cc: int, device_cc: int) -> bool:
+@dataclass(frozen=True)
+class DeviceRules:
+    """Which version of torch's DEVICE_REQUIREMENT table applies to a build.
+
+    torch >= 2.14.0 maps code 110 to devices {10.1, 11.0} (before: 11.x); its builds for
+    CUDA >= 13.2 use DEVICE_REQUIREMENT_POST_JETSON_SBSA_UNIFICATION, where sm_70/80/86 code also runs
+    on the Jetson parts 7.2 and 8.7 (torch/cuda/__init__.py of the 2.14.0, 2.14.1, 2.15.0 wheels).
+    """
+
+    sm110_is_101: bool = False
+    jetson_unified: bool = False
+
+
+OLD_RULES = DeviceRules()
+_JETSON_UNIFIED_CODES = {70, 80, 86}
+
+
+def rules_for(torch_version: Optional[str], cuda: Optional[CudaVersion]) -> DeviceRules:
+    """The rule set of this torch release's build for this CUDA (None: unknown, the older rule)."""
+    try:
+        newer = torch_version is not None and Version(torch_version.split("+")[0]) >= Version(
+            "2.14.0"
+        )
+    except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
+        newer = False
+    unified = newer and cuda is not None and (cuda.major, cuda.minor) >= (13, 2)
+    return DeviceRules(sm110_is_101=newer, jetson_unified=unified)
+
+
+def code_runs_on_device(code_cc: int, device_cc: int, rules: DeviceRules = OLD_RULES) -> bool:
     """Whether kernels built for code_cc run on a device of device_cc (torch._code_compatible_with_device).
 
     Code for X.Y runs on devices X.Z with Z >= Y, except on the isolated iGPU parts, which run only
     their own code.
     """
-    if code_cc in _SAME_AS:
-        return device_cc in _SAME_AS[code_cc]
+    if code_cc in _SAME_AS or (rules.sm110_is_101 and code_cc == 110):
+        return device_cc in _SAME_AS[101]
     if code_cc in _ISOLATED:
         return device_cc == code_cc
-    if device_cc in _ISOLATED and device_cc != code_cc:
+    unified = rules.jetson_unified and code_cc in _JETSON_UNIFIED_CODES
+    if device_cc in _ISOLATED and device_cc != code_cc and not unified:
         return False
     if code_cc == 100 and device_cc == 101:
         return False
@@ -46,9 +78,11 @@ def arch_codes(arch_list: Iterable[str]) -> List[int]:
     return codes
 
 
-def build_supports_device(arch_list: Sequence[str], capability: ComputeCapability) -> bool:
+def build_supports_device(
+    arch_list: Sequence[str], capability: ComputeCapability, rules: DeviceRules = OLD_RULES
+) -> bool:
     """Whether a torch build with this arch list has kernels for the device (torch._check_capability)."""
-    return any(code_runs_on_device(code, capability.code) for code in arch_codes(arch_list))
+    return any(code_runs_on_device(code, capability.code, rules) for code in arch_codes(arch_list))
 
 
 # ---- CUDA_VISIBLE_DEVICES (torch.cuda._parse_visible_devices) -----------------------------------

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from typing import Iterator, List, Optional
+from typing import Iterator
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
-from gpusetup.rules.pytorch import build_supports_device, visible_nvml_indices
+from gpusetup.rules.pytorch import build_supports_device, rules_for, visible_nvml_indices
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 _REINSTALL = "gpusetup install --cuda auto"
@@ -135,8 +135,9 @@ def arch(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
     if not ctx.torch_ok or not torch.cuda_build or not torch.arch_list:
         return
+    rules = rules_for(torch.version, ctx.torch_cuda)
     for gpu, cap in ctx.capabilities():
-        if not build_supports_device(torch.arch_list, cap):
+        if not build_supports_device(torch.arch_list, cap, rules):
             yield Finding(
                 "arch-not-in-build",
                 ERROR,
@@ -233,77 +234,6 @@ def cudnn_mix(ctx: Context) -> Iterator[Finding]:
                 "torch_cudnn": torch.cudnn_version,
                 "dirs": on_path,
             },
-        )
-
-
-def _local(version: Optional[str]) -> str:
-    return version.split("+", 1)[1] if version and "+" in version else ""
-
-
-def _minor(version: Optional[str]) -> Optional[int]:
-    match = re.match(r"([0-9]{1,9})\.([0-9]{1,9})", version or "")
-    return int(match.group(2)) if match else None
-
-
-@check(
-    torchvision_mismatch="torchvision does not pair with the installed torch",
-    torchaudio_mismatch="torchaudio does not pair with the installed torch",
-)
-def companions(ctx: Context) -> Iterator[Finding]:
-    torch = ctx.facts.torch
-    if not ctx.torch_ok or not torch.version:
-        return
-    torch_minor = _minor(torch.version)
-    vision_expected = f"0.{torch_minor + 15}" if torch_minor is not None else None
-    problems: List[str] = []
-    if torch.torchvision_error:
-        problems.append(torch.torchvision_error.splitlines()[0][:160])
-    if (
-        torch.torchvision_version
-        and vision_expected
-        and not torch.torchvision_version.startswith(vision_expected + ".")
-    ):
-        problems.append(
-            f"torchvision {torch.torchvision_version} pairs with another torch (want {vision_expected}.x)"
-        )
-    if torch.torchvision_version and _local(torch.torchvision_version) != _local(torch.version):
-        problems.append(
-            f"build tags differ: torch +{_local(torch.version) or 'none'}, "
-            f"torchvision +{_local(torch.torchvision_version) or 'none'}"
-        )
-    if problems:
-        yield Finding(
-            "torchvision-mismatch",
-            ERROR,
-            "torchvision does not match torch: " + problems[0],
-            f"Reinstall torch, torchvision and torchaudio together from one index: {_REINSTALL} --python {_python(ctx)}",
-            {
-                "torch": torch.version,
-                "torchvision": torch.torchvision_version,
-                "problems": problems,
-            },
-        )
-    audio = torch.torchaudio_version
-    audio_minor = _minor(audio)
-    # torchaudio 2.N paired with torch 2.N up to 2.11; 2.11 is the last release and serves torch >= 2.11.
-    audio_ok = (
-        audio_minor is None
-        or torch_minor is None
-        or audio_minor == torch_minor
-        or (audio_minor == 11 and torch_minor >= 11)
-    )
-    if torch.torchaudio_error or not audio_ok:
-        detail = (
-            torch.torchaudio_error.splitlines()[0][:160]
-            if torch.torchaudio_error
-            else (f"torchaudio {audio} with torch {torch.version}")
-        )
-        yield Finding(
-            "torchaudio-mismatch",
-            ERROR,
-            "torchaudio does not match torch: " + detail,
-            f"Reinstall the family together: {_REINSTALL} --python {_python(ctx)}",
-            {"torch": torch.version, "torchaudio": audio},
         )
 
 

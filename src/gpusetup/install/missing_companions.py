@@ -1,4 +1,4 @@
-"""What a plan says about a companion the release has none of (torchaudio from torch 2.12 on)."""
+"""What a plan says about a companion the release has none of (torchaudio is in maintenance mode)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Optional
 from gpusetup.profiles.model import Profiles, TorchRelease
 
 PACKAGES_HELP = (
-    "Comma list of torch,torchvision,torchaudio [default: those the release has]. Recent torch "
-    "releases (2.12.0, 2.13.0) have no torchaudio (it is in maintenance mode): the plan says when it "
-    "is left out and which torch still has one."
+    "Comma list of torch,torchvision,torchaudio [default: those the release has]. torchaudio is in "
+    "maintenance mode: where a release has none, the plan says it is left out and which torch still "
+    "has one."
 )
 
 
