@@ -79,7 +79,7 @@ def progress_line(event: Dict[str, object]) -> str:
     shown = (
         "skipped"
         if value is None and event.get("ok")
-        else (f"{value} {event.get('unit')}" if value is not None else "failed")
+        else (f"{value:.4g} {event.get('unit')}" if isinstance(value, float) else "failed")
     )
     status = "ok" if event.get("ok") else "FAIL"
     gpu = event.get("gpu")
