@@ -6,9 +6,11 @@ Pure: raw results, GPU facts, telemetry and profile data in; a VerifyResult out.
 from __future__ import annotations
 
 import statistics
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from gpusetup.bench.events import ChildResult, record
 from gpusetup.checks.health import reason_names
 from gpusetup.errors import ExitCode
 from gpusetup.facts.nvml import Telemetry
@@ -131,43 +133,49 @@ def default_floor(
     return top * float(fraction) * gpus.floor_factor if fraction else None
 
 
+Raw = Union[ChildResult, Mapping[str, Any]]  # a decoded event, or a recorded one as a mapping
+
+
 def score(
-    raw: Sequence[Dict[str, Any]],
+    raw: Sequence[Raw],
     profiles: Profiles,
     floors: Floors,
     pcie: Dict[int, tuple[int, int]],
     telemetry: Dict[int, Telemetry],
 ) -> List[Row]:
-    rows = [
-        _row(r, profiles, floors, pcie.get(int(r["gpu"])), telemetry.get(int(r["gpu"])))
-        for r in raw
-    ]
+    decoded = [_decoded(r) for r in raw]
+    rows = [_row(r, profiles, floors, pcie.get(r.gpu), telemetry.get(r.gpu)) for r in decoded]
     _compare_to_node_median(rows)
     return rows
 
 
-def row_from_raw(r: Dict[str, Any]) -> Row:
+def _decoded(r: Raw) -> ChildResult:
+    return r if isinstance(r, ChildResult) else typing.cast(ChildResult, record(ChildResult, r))
+
+
+def row_from_raw(raw: Raw) -> Row:
     """A child's RESULT event as a row, not yet judged against a floor."""
+    r = _decoded(raw)
     return Row(
-        gpu=int(r["gpu"]),
-        name=str(r["name"]),
-        benchmark=r["benchmark"],
-        dtype=r["dtype"],
-        value=r.get("value"),
-        unit=r.get("unit", ""),
+        gpu=r.gpu,
+        name=r.name,
+        benchmark=r.benchmark,
+        dtype=r.dtype,
+        value=r.value,
+        unit=r.unit,
         fraction_of_peak=None,
         floor=None,
-        ok=bool(r.get("ok")),
-        reason=r.get("reason", ""),
-        seconds=float(r.get("seconds") or 0.0),
-        size=dict(r.get("size") or {}),
-        error=r.get("error"),
-        worst=r.get("worst_vs_rms"),
+        ok=r.ok,
+        reason=r.reason,
+        seconds=r.seconds,
+        size=dict(r.size),
+        error=r.error,
+        worst=r.worst_vs_rms,
     )
 
 
 def _row(
-    r: Dict[str, Any],
+    r: ChildResult,
     profiles: Profiles,
     floors: Floors,
     pcie: Optional[tuple[int, int]],
@@ -185,6 +193,10 @@ def _row(
     row.floor = _floor(floors, profiles.gpus, row, top)
     if not row.ok:  # wrong numbers: speed is not judged
         return row
+    if row.value <= 0:  # a benchmark that ran took time: zero means the measurement is broken
+        row.ok = False
+        row.reason = f"a rate of {row.value:.3g} {row.unit}: the measurement is broken"
+        return row
     if row.floor is None:
         if row.gpu < 0:
             unjudged = "not judged (CPU)"
@@ -197,7 +209,7 @@ def _row(
     if row.value < row.floor:
         row.ok = False
         share = f" ({row.fraction_of_peak:.0%} of peak)" if row.fraction_of_peak is not None else ""
-        row.reason = f"{row.value:g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
+        row.reason = f"{row.value:.3g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
             row, telemetry, pcie
         )
     return row

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.validate import positive_finite
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, target_python
 from gpusetup.render.console import make_console, print_line
 
@@ -51,11 +52,14 @@ def doctor(
             print_line(f"{finding_id:<28} {meaning}")
         return
     validate_ignores(ignore)
+    timeout = positive_finite(
+        "--timeout", timeout, "give the seconds the probe may take, e.g. --timeout 120"
+    )
     profiles = load_profiles(profiles_dir)
     if facts_file is not None:
         facts = load_facts_file(facts_file)
     else:
-        interpreter = None if no_probe else target_python(python)
+        interpreter = None if no_probe else target_python(python, timeout=timeout)
         facts = collect_facts(interpreter, run_probe=not no_probe, probe_timeout=timeout)
     report = diagnose(facts, profiles, ignore, strict)
     if json_out:

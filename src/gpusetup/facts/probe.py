@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from gpusetup.errors import UsageError
 from gpusetup.facts import process
+from gpusetup.facts.child_json import ChildDataError, loads
 from gpusetup.facts.model import TorchFacts
 from gpusetup.facts.serial import from_jsonable
 
@@ -19,8 +19,13 @@ MARKER = "GPUSETUP-PROBE:"
 DEFAULT_TIMEOUT = 120.0
 
 
-def target_python(path: Optional[str]) -> str:
-    """The interpreter to probe: --python PATH after checking it is one, else the current one."""
+SANITY_TIMEOUT = 30.0  # the most the --python check waits, however long --timeout is
+
+
+def target_python(path: Optional[str], timeout: float = SANITY_TIMEOUT) -> str:
+    """The interpreter to probe: --python PATH after checking it is one, else the current one.
+
+    The check is a child like the others, so --timeout bounds it too."""
     if path is None:
         return sys.executable
     resolved = shutil.which(path) if os.sep not in path else path
@@ -33,9 +38,15 @@ def target_python(path: Optional[str]) -> str:
         )
     if not os.access(resolved, os.X_OK):
         raise UsageError(f"--python {path}: not executable", "give the path of a python executable")
+    limit = min(timeout, SANITY_TIMEOUT)
     result = process.run(
-        [resolved, "-c", "print('gpusetup' + '-python-ok')"], timeout=30, cwd=process.scratch_dir()
+        [resolved, "-c", "print('gpusetup' + '-python-ok')"], timeout=limit, scratch=True
     )
+    if result.timed_out:
+        raise UsageError(
+            f"--python {path}: did not answer within {limit:g} s",
+            "give the path of a python executable (or a longer --timeout)",
+        )
     if "gpusetup-python-ok" not in result.stdout:
         raise UsageError(
             f"--python {path}: not a Python interpreter", "give the path of a python executable"
@@ -49,7 +60,10 @@ class PendingProbe:
     def __init__(self, python: str, timeout: float) -> None:
         self.python, self.timeout = python, timeout
         argv = [python, str(PROBE_SCRIPT)]
-        self._started = process.start(argv, timeout=timeout, cwd=process.scratch_dir())
+        # Its result line is its answer: a grandchild that keeps the pipe open cannot make it "hang".
+        self._started = process.start(
+            argv, timeout=timeout, scratch=True, final=lambda line: line.startswith(MARKER)
+        )
 
     def result(self) -> TorchFacts:
         started = self._started
@@ -78,26 +92,29 @@ def _facts(python: str, timeout: float, result: process.ProcessResult) -> TorchF
             error=f"the torch probe did not finish in {timeout:.0f} s (a CUDA init that hangs?)",
             seconds=result.seconds,
         )
-    facts = _parse(result.stdout)
+    facts, unreadable = _parse(result.stdout)
     if facts is None:
         return TorchFacts(
-            status="crashed" if result.returncode != 0 else "bad-output",
+            status="crashed"
+            if result.returncode not in (0, None) and not unreadable
+            else "bad-output",
             python=python,
-            error=_failure_text(result.returncode, result.stdout, result.stderr),
+            error=unreadable or _failure_text(result.returncode, result.stdout, result.stderr),
             seconds=result.seconds,
         )
     facts.python = facts.python or python
     return facts
 
 
-def _parse(stdout: str) -> Optional[TorchFacts]:
+def _parse(stdout: str) -> Tuple[Optional[TorchFacts], str]:
+    """The probe's facts, or None and why its result line could not be read ("" if it printed none)."""
     lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
     if not lines:
-        return None
+        return None, ""
     try:
-        return from_jsonable(TorchFacts, json.loads(lines[-1][len(MARKER) :]), "probe")
-    except (ValueError, UsageError):
-        return None
+        return from_jsonable(TorchFacts, loads(lines[-1][len(MARKER) :]), "probe"), ""
+    except (ChildDataError, UsageError) as err:
+        return None, f"the torch probe printed a result gpusetup cannot read: {err}"
 
 
 def _failure_text(returncode: Optional[int], stdout: str, stderr: str) -> str:
