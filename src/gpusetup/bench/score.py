@@ -99,6 +99,13 @@ class VerifyResult:
         }
 
 
+def rate_text(value: float) -> str:
+    """A rate for people: 4 significant digits, at most 3 decimals (JSON keeps every digit)."""
+    if abs(value) >= 1 or value == 0:
+        return f"{value:,.4g}"
+    return f"{value:.3f}" if abs(value) >= 0.001 else f"{value:.2g}"
+
+
 def peak(
     model: Optional[GpuModel],
     gpus: Optional[GpusFile],
@@ -195,7 +202,7 @@ def _row(
         return row
     if row.value <= 0:  # a benchmark that ran took time: zero means the measurement is broken
         row.ok = False
-        row.reason = f"a rate of {row.value:.3g} {row.unit}: the measurement is broken"
+        row.reason = f"a rate of {rate_text(row.value)} {row.unit}: the measurement is broken"
         return row
     if row.floor is None:
         if row.gpu < 0:
@@ -209,7 +216,7 @@ def _row(
     if row.value < row.floor:
         row.ok = False
         share = f" ({row.fraction_of_peak:.0%} of peak)" if row.fraction_of_peak is not None else ""
-        row.reason = f"{row.value:.3g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
+        row.reason = f"{rate_text(row.value)} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
             row, telemetry, pcie
         )
     return row

@@ -174,9 +174,11 @@ def _feed(pipe: IO[str], text: str) -> None:
     """Write the child's input; a child that exits without reading it is its own failure, not ours."""
     try:
         pipe.write(text)
-        pipe.close()
     except (OSError, ValueError):
         pass
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            pipe.close()  # closes the descriptor even when the flush fails
 
 
 def start(

@@ -6,7 +6,7 @@ import sys
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from gpusetup.bench.score import Row, VerifyResult
+from gpusetup.bench.score import Row, VerifyResult, rate_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +39,7 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             "cpu" if row.gpu < 0 else str(row.gpu),
             row.benchmark,
             row.dtype,
-            "-" if row.value is None else f"{row.value:,.4g} {row.unit}",
+            "-" if row.value is None else f"{rate_text(row.value)} {row.unit}",
             "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
             "-" if row.floor is None else f"{row.floor:,.4g}",
             "-" if row.error is None else f"{row.error:.1e}",
@@ -79,7 +79,7 @@ def progress_line(event: Dict[str, object]) -> str:
     shown = (
         "skipped"
         if value is None and event.get("ok")
-        else (f"{value:.4g} {event.get('unit')}" if isinstance(value, float) else "failed")
+        else (f"{rate_text(value)} {event.get('unit')}" if isinstance(value, float) else "failed")
     )
     status = "ok" if event.get("ok") else "FAIL"
     gpu = event.get("gpu")
