@@ -48,7 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     py = sys.executable
     reference_argv = [py, "-c", "import torch"]
-    commands = {name: [py, "-m", "gpusetup", *name.split()[1:], "--json"] for name in GOALS}
+    commands = {name: [py, "-m", "gpusetup", *name.split(), "--json"] for name in GOALS}
     wall(reference_argv)  # warm the page cache for every side alike
     reference: List[float] = []
     walls: Dict[str, List[float]] = {name: [] for name in GOALS}

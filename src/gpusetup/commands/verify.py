@@ -105,7 +105,7 @@ def verify(
     with Sampler() as sampler, progress:
         run = run_child(interpreter, config, limit, progress.event)
     if run.fatal:
-        _fatal(run.fatal, interpreter)
+        _fatal(run.fatal, interpreter, limit)
     pcie, telemetry = _by_device(run.devices, gpus, sampler.telemetry)
     rows = score(run.results, profiles, floors, pcie, telemetry)
     rows += [_crash_row(bad.reason, run.devices) for bad in run.bad]
@@ -303,7 +303,7 @@ def expected_results(devices: List[str], dtypes: List[str]) -> int:
     return per_device * (1 if devices in (["all"], ["cpu"]) else len(devices))
 
 
-def _fatal(fatal: ChildFatal, python: str) -> None:
+def _fatal(fatal: ChildFatal, python: str, timeout: float) -> None:
     kind, error = fatal.kind, fatal.error
     if kind == "bad-device":
         raise UsageError(f"--device: {error}")
@@ -312,22 +312,24 @@ def _fatal(fatal: ChildFatal, python: str) -> None:
             f"torch is not installed in {python}: verify needs it",
             "pip install 'gpusetup[verify]', or the right CUDA build: gpusetup install",
         )
-    hints = _doctor_findings(python)
+    hints = _doctor_findings(python, timeout)
     raise MissingRequirement(
         f"no usable GPU runtime ({kind}): {error}",
         hints or f"run gpusetup doctor --python {python}",
     )
 
 
-def _doctor_findings(python: str) -> str:
-    """The doctor findings (errors) that explain why the runtime is unusable."""
+def _doctor_findings(python: str, timeout: float) -> str:
+    """The doctor findings (errors) that explain why the runtime is unusable (its probe, a child
+    like the others, within --timeout)."""
     from gpusetup.checks.context import Context
     from gpusetup.checks.finding import Severity
     from gpusetup.checks.registry import run_checks
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
 
-    findings = run_checks(Context(collect_facts(python), load_profiles()))
+    facts = collect_facts(python, probe_timeout=timeout)
+    findings = run_checks(Context(facts, load_profiles()))
     errors = [f for f in findings if f.severity == Severity.ERROR][:3]
     return "; ".join(f"[{f.id}] {f.title} — fix: {f.fix}" for f in errors)
 

@@ -265,8 +265,11 @@ def stream(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
+    killpg = getattr(os, "killpg", None)  # POSIX; elsewhere the child alone is ended
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader while members remain
+        if killpg is None:
+            raise OSError("no process groups here")
+        killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader while members remain
     except OSError:
         with contextlib.suppress(OSError):
             proc.kill()
