@@ -292,3 +292,31 @@ def test_the_benchmark_child_reads_each_capability_on_its_own(
     fp32, fp8 = run.results
     assert fp32.ok and fp32.value is not None and fp32.value > 0
     assert fp8.ok and fp8.value is None and "no torch._scaled_mm" in fp8.reason
+
+
+def test_a_gpu_whose_properties_cannot_be_read_is_still_described() -> None:
+    """The benchmark child's describe(), given a torch whose get_device_properties raises and whose
+    cudnn lacks version(): the device record names what is missing instead of ending the run."""
+    from gpusetup.bench import _bench_child
+
+    class Cuda:
+        @staticmethod
+        def get_device_properties(index: int) -> object:
+            raise RuntimeError("CUDA error: unspecified launch failure")
+
+    class StandIn:
+        __version__ = "2.13.0+cu130"
+        cuda = Cuda
+
+        class version:
+            cuda = "13.0"
+
+        class backends:
+            class cudnn:
+                pass
+
+    info = _bench_child.describe(StandIn, "cuda:0", 0)
+    assert info["name"] == "GPU 0" and info["torch"] == "2.13.0+cu130" and info["cuda"] == "13.0"
+    assert "unspecified launch failure" in info["unavailable"]["props"]
+    assert {"capability", "memory_mib", "cudnn"} <= set(info["unavailable"])
+    assert info["capability"] == "" and info["memory_mib"] == 0

@@ -245,7 +245,7 @@ def describe(torch, device, gpu):
         )
     props = {}
     read_fields(props, [("props", lambda: torch.cuda.get_device_properties(gpu))])
-    p = props["props"]
+    p = props.get("props")  # None when it could not be read: each fact below is then unavailable
     info["name"] = str(getattr(p, "name", "GPU %d" % gpu))
     if "unavailable" in props:
         info["unavailable"] = props["unavailable"]
