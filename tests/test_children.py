@@ -320,3 +320,31 @@ def test_a_gpu_whose_properties_cannot_be_read_is_still_described() -> None:
     assert "unspecified launch failure" in info["unavailable"]["props"]
     assert {"capability", "memory_mib", "cudnn"} <= set(info["unavailable"])
     assert info["capability"] == "" and info["memory_mib"] == 0
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
+def test_a_signal_ends_the_probes_detached_grandchild(sig: int, code: int, tmp_path: Path) -> None:
+    """doctor is signalled while its probe hangs after starting a daemon: the daemon ends too."""
+    python = str(make_env(tmp_path / "env", "daemon-hangs"))
+    pidfile = tmp_path / "grandchild.pid"
+    env = dict(os.environ, PYTHONPATH=SRC, GPUSETUP_TEST_PIDFILE=str(pidfile))
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "gpusetup", "doctor", "--python", python, "--timeout", "300"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    grandchild = read_pid(pidfile, seconds=120)
+    try:
+        cli.send_signal(sig)
+        _, stderr = cli.communicate(timeout=60)
+        assert cli.returncode == code and "Traceback" not in stderr, stderr
+        assert ends_within(grandchild), "the probe's daemon outlived a signalled doctor"
+    finally:
+        if alive(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+        if cli.poll() is None:
+            cli.kill()

@@ -83,6 +83,9 @@ TORCH_SPAWNS_DAEMON = (
     + TORCH_CPU
 )
 TORCH_SPAWNS_PIPE_HOLDER = _SPAWN.format(extra="") + TORCH_CPU
+TORCH_SPAWNS_DAEMON_AND_HANGS = TORCH_SPAWNS_DAEMON.replace(
+    TORCH_CPU, "import time\ntime.sleep(3600)\n"
+)
 
 TORCHVISION_BROKEN = 'raise RuntimeError("operator torchvision::nms does not exist")\n'
 TORCH_RAISES = 'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
@@ -113,6 +116,7 @@ STUBS: Dict[str, Dict[str, str]] = {
     "no-c": {"torch": TORCH_WITHOUT_C},
     "daemon": {"torch": TORCH_SPAWNS_DAEMON},
     "pipe-holder": {"torch": TORCH_SPAWNS_PIPE_HOLDER},
+    "daemon-hangs": {"torch": TORCH_SPAWNS_DAEMON_AND_HANGS},
 }
 _VERSIONS = {
     "torch": {
