@@ -348,3 +348,23 @@ def test_a_signal_ends_the_probes_detached_grandchild(sig: int, code: int, tmp_p
             os.kill(grandchild, signal.SIGKILL)
         if cli.poll() is None:
             cli.kill()
+
+
+def test_markup_from_the_benchmark_child_is_printed_as_text(tmp_path: Path) -> None:
+    """Rich markup in what the child prints ([/x] is a closing tag to rich) is data: exit 1, not 4."""
+    body = (
+        'GPUSETUP-DEVICE:{"gpu": -1, "name": "[/x]cpu", "torch": "[bold]stub"}\n'
+        'GPUSETUP-RESULT:{"gpu": -1, "name": "[/x]", "benchmark": "[/y]", "dtype": "[red]fp32",'
+        ' "value": 0.5, "unit": "[/u]", "ok": false, "reason": "[/z] bad"}\n'
+        "GPUSETUP-DONE:{}"
+    )
+    python = fake_python(tmp_path, body)
+    done = subprocess.run(
+        [sys.executable, "-m", "gpusetup", "verify", "--device", "cpu", "--python", python],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=SRC),
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "[/z] bad" in done.stdout and "[/y]" in done.stdout and "[bold]stub" in done.stdout

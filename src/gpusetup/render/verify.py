@@ -35,7 +35,7 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             if row.skipped
             else (Text("ok", style="green") if row.ok else Text("FAIL", style="bold red"))
         )
-        table.add_row(
+        cells = [  # Text, not markup: names and reasons come from the child, "[/x]" is data
             "cpu" if row.gpu < 0 else str(row.gpu),
             row.benchmark,
             row.dtype,
@@ -43,9 +43,9 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
             "-" if row.floor is None else f"{row.floor:,.4g}",
             "-" if row.error is None else f"{row.error:.1e}",
-            status,
-            size_text(row.size),
-            row.reason,
+        ]
+        table.add_row(
+            *[Text(cell) for cell in cells], status, Text(size_text(row.size)), Text(row.reason)
         )
     console.print(table)
     verdict = "PASS" if result.passed else "FAIL"
@@ -144,7 +144,7 @@ class Progress:
             from rich.progress import Progress as Bar
 
             bar = Bar(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # names from the child: data
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),
