@@ -263,11 +263,21 @@ def test_malformed_probe_output_is_a_failed_probe(tmp_path: Path, payload: str) 
 def test_a_torch_without_torch_c_still_yields_every_other_fact(tmp_path: Path) -> None:
     """A stand-in torch without the private torch._C: the version, the build and CUDA state are
     read, and arch_list is named as unavailable, with the reason (before: the probe crashed)."""
-    facts = probe_torch(str(make_env(tmp_path / "env", "no-c")), timeout=120)
+    python = str(make_env(tmp_path / "env", "no-c"))
+    facts = probe_torch(python, timeout=120)
     assert facts.status == "ok" and facts.version == "2.4.1+cpu", facts.error
     assert facts.cuda_build is None and facts.cuda_available is False
     assert facts.cudnn_enabled is True and facts.device_count == 0
     assert "arch_list" in facts.unavailable and "_C" in facts.unavailable["arch_list"]
+    done = subprocess.run(
+        [sys.executable, "-m", "gpusetup", "doctor", "--python", python],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=SRC),
+        timeout=300,
+    )
+    shown = " ".join(done.stdout.split())  # the table may wrap a long line
+    assert "Torch 2.4.1+cpu" in shown and "could not read: arch_list" in shown
 
 
 def test_the_benchmark_child_reads_each_capability_on_its_own(
