@@ -378,3 +378,18 @@ def test_markup_from_the_benchmark_child_is_printed_as_text(tmp_path: Path) -> N
     )
     assert done.returncode == 1, done.stderr
     assert "[/z] bad" in done.stdout and "[/y]" in done.stdout and "[bold]stub" in done.stdout
+
+
+def test_a_probe_that_lingers_after_its_result_is_done(tmp_path: Path) -> None:
+    """The result line is the answer: a probe that then hangs (a CUDA teardown that never returns)
+    is read as done after a short grace, not reported as hung at the timeout."""
+    path = tmp_path / "python"
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-c" ]; then echo gpusetup-python-ok; exit 0; fi\n'
+        """echo 'GPUSETUP-PROBE:{"status": "ok", "version": "9.9.9"}'\n"""
+        "exec sleep 600\n"
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    facts = probe_torch(str(path), timeout=300)
+    assert facts.status == "ok" and facts.version == "9.9.9", facts.error
