@@ -1,4 +1,4 @@
-"""Ctrl-C or SIGTERM (a cancelled CI job) ends gpusetup *and* the child it runs in the target interpreter.
+"""Ctrl-C, SIGTERM (a cancelled CI job) or SIGHUP ends gpusetup *and* the child it runs in the target interpreter.
 
 The children run in their own session (so a timeout can kill their whole group), which also means the
 terminal's Ctrl-C and a CI runner's SIGTERM do not reach them: gpusetup must end them itself, or a
@@ -52,7 +52,11 @@ def hanging_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("sig", "code", "word"),
-    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+    [
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGHUP, 129, "hung up"),  # the terminal or ssh session went away
+    ],
 )
 @pytest.mark.parametrize("command", [["verify", "--device", "cpu"], ["doctor"]])
 def test_a_signal_ends_the_child_too(

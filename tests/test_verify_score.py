@@ -198,4 +198,4 @@ def test_progress_line_keeps_a_slow_rate_visible() -> None:
             "ok": True,
         }
     )
-    assert "0.000412 TFLOP/s" in line and "[ok]" in line
+    assert "0.00041 TFLOP/s" in line and "[ok]" in line

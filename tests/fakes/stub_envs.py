@@ -62,6 +62,31 @@ class cuda:
     def init(): raise RuntimeError("The NVIDIA driver on your system is too old (found version 11040).")
 """
 
+# A stand-in torch that imports but has no torch._C (a private API the probe reads): every other fact
+# must still be read, and arch_list named as unavailable.
+TORCH_WITHOUT_C = TORCH_CPU.replace("class _C:\n    pass\n", "")
+
+# torch imports that start a grandchild, writing its pid to $GPUSETUP_TEST_PIDFILE: one that leaves
+# the probe's process group (a daemon: new session, stdio closed), one that stays in the group but
+# keeps the probe's stdout open, as a helper process forked at import time would.
+_SPAWN = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]{extra})
+with open(os.environ["GPUSETUP_TEST_PIDFILE"], "w") as f:
+    f.write(str(child.pid))
+"""
+TORCH_SPAWNS_DAEMON = (
+    _SPAWN.format(
+        extra=", start_new_session=True, stdin=subprocess.DEVNULL, "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL"
+    )
+    + TORCH_CPU
+)
+TORCH_SPAWNS_PIPE_HOLDER = _SPAWN.format(extra="") + TORCH_CPU
+TORCH_SPAWNS_DAEMON_AND_HANGS = TORCH_SPAWNS_DAEMON.replace(
+    TORCH_CPU, "import time\ntime.sleep(3600)\n"
+)
+
 TORCHVISION_BROKEN = 'raise RuntimeError("operator torchvision::nms does not exist")\n'
 TORCH_RAISES = 'raise ImportError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
 TORCH_HANGS = "import time\ntime.sleep(3600)\n"
@@ -88,9 +113,19 @@ STUBS: Dict[str, Dict[str, str]] = {
     "garbage": {"torch": TORCH_EXITS_SILENTLY},
     "segfault": {"torch": TORCH_SEGFAULTS},
     "empty": {},
+    "no-c": {"torch": TORCH_WITHOUT_C},
+    "daemon": {"torch": TORCH_SPAWNS_DAEMON},
+    "pipe-holder": {"torch": TORCH_SPAWNS_PIPE_HOLDER},
+    "daemon-hangs": {"torch": TORCH_SPAWNS_DAEMON_AND_HANGS},
 }
 _VERSIONS = {
-    "torch": {"cpu": "2.4.1+cpu", "old-cuda": "2.0.1+cu118"},
+    "torch": {
+        "cpu": "2.4.1+cpu",
+        "old-cuda": "2.0.1+cu118",
+        "no-c": "2.4.1+cpu",
+        "daemon": "2.4.1+cpu",
+        "pipe-holder": "2.4.1+cpu",
+    },
     "torchvision": {"old-cuda": "0.15.2+cu118"},
 }
 

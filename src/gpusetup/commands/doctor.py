@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.validate import positive_finite
 from gpusetup.facts.probe import DEFAULT_TIMEOUT
 from gpusetup.facts.target import PYTHON_HELP, checked_target
 from gpusetup.render.console import make_console, print_json, print_line
@@ -54,11 +55,14 @@ def doctor(
         return
     validate_ignores(ignore)
     expected = parse_expect_gpus(expect_gpus)
+    timeout = positive_finite(
+        "--timeout", timeout, "give the seconds the probe may take, e.g. --timeout 120"
+    )
     profiles = load_profiles(profiles_dir)
     if facts_file is not None:
         facts = load_facts_file(facts_file)
     else:
-        target = None if no_probe else checked_target(python)
+        target = None if no_probe else checked_target(python, timeout=timeout)
         facts = collect_facts(
             target.path if target else None,
             run_probe=not no_probe,

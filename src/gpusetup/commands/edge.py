@@ -33,8 +33,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (a cancelled CI job, `timeout`), raised like Ctrl-C so that child processes are ended."""
 
 
+class HungUp(Terminated):
+    """SIGHUP (the terminal or ssh session went away): the same unwinding, exit 129."""
+
+
 def _raise_terminated(signum: int, frame: Optional[FrameType]) -> None:
-    raise Terminated()
+    raise HungUp() if signum == getattr(signal, "SIGHUP", None) else Terminated()
 
 
 @contextmanager
@@ -43,11 +47,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    # A signal the user ignores (nohup ignores SIGHUP) stays ignored.
+    wanted = [sig for sig in wanted if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in wanted}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cli_edge(fn: F) -> F:
@@ -65,6 +73,9 @@ def cli_edge(fn: F) -> F:
         except GpusetupError as err:
             print_error(err.message, err.hint)
             raise typer.Exit(int(err.exit_code)) from None
+        except HungUp:
+            print_error("hung up")
+            raise typer.Exit(129) from None
         except Terminated:
             print_error("terminated")
             raise typer.Exit(143) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
@@ -9,14 +10,18 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import typer
 
 from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.validate import optional_timeout, writable_file
 from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
 from gpusetup.facts.target import PYTHON_HELP, checked_target
 from gpusetup.render.console import make_console, print_json
+
+if TYPE_CHECKING:
+    from gpusetup.verify.events import ChildDevice, ChildFatal
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
@@ -65,6 +70,7 @@ def verify(
     ),
 ) -> None:
     """Run GPU matmul, convolution and bandwidth checks through the installed torch; pass/fail for CI."""
+    timeout = optional_timeout(timeout)
     if collectives:
         _collectives(device, python, timeout, json_out, junit)
         return
@@ -84,7 +90,8 @@ def verify(
     check_junit_path(junit)
     expected = parse_expect_gpus(expect_gpus)
     profiles = load_profiles(profiles_dir)
-    target = checked_target(python)
+    limit = timeout or (1200.0 if full else 240.0)
+    target = checked_target(python, timeout=limit)
     interpreter = target.path
     driver, gpus = collect_nvml()
     visible = visible_gpu_count(driver.nvml, gpus)
@@ -101,18 +108,19 @@ def verify(
 
     progress = Progress(expected_results(devices, dtypes), sys.stderr.isatty())
     with Sampler() as sampler, progress:
-        run = run_child(interpreter, config, timeout or (1200.0 if full else 240.0), progress.event)
+        run = run_child(interpreter, config, limit, progress.event)
     if run.fatal:
-        _fatal(run.fatal, interpreter)
+        _fatal(run.fatal, interpreter, limit)
     pcie, telemetry = _by_device(run.devices, gpus, sampler.telemetry)
     rows = score(run.results, profiles, floors, pcie, telemetry)
+    rows += [_crash_row(bad.reason, run.devices) for bad in run.bad]
     if run.crash:
         rows.append(_crash_row(run.crash, run.devices))
     result = VerifyResult(
         device=device,
         mode=mode,
         rows=rows,
-        devices=run.devices,
+        devices=[d.to_dict() for d in run.devices],
         telemetry={str(k): _telemetry_summary(v) for k, v in telemetry.items()},
         seconds=time.monotonic() - started,
         host=platform.node(),
@@ -123,7 +131,7 @@ def verify(
 
 
 def _by_device(
-    devices: List[Dict[str, Any]], gpus: List[Any], sampled: Dict[str, Any]
+    devices: List[ChildDevice], gpus: List[Any], sampled: Dict[str, Any]
 ) -> Tuple[Dict[int, Tuple[int, int]], Dict[int, Any]]:
     """Each measured device's PCIe capability and NVML telemetry, matched by PCI bus id
     (the child numbers devices as CUDA does; NVML numbers them in bus order)."""
@@ -131,13 +139,13 @@ def _by_device(
     pcie: Dict[int, Tuple[int, int]] = {}
     telemetry: Dict[int, Any] = {}
     for dev in devices:
-        gpu = by_bus.get(str(dev.get("pci_bus_id", "")).upper())
+        gpu = by_bus.get(dev.pci_bus_id.upper())
         if gpu is None:
             continue
         if gpu.pcie_gen_max and gpu.pcie_width_max:
-            pcie[int(dev["gpu"])] = (gpu.pcie_gen_max, gpu.pcie_width_max)
+            pcie[dev.gpu] = (gpu.pcie_gen_max, gpu.pcie_width_max)
         if gpu.pci_bus_id in sampled:
-            telemetry[int(dev["gpu"])] = sampled[gpu.pci_bus_id]
+            telemetry[dev.gpu] = sampled[gpu.pci_bus_id]
     return pcie, telemetry
 
 
@@ -178,23 +186,21 @@ def _collectives(
             "use --device all (GPUs, NCCL) or --device cpu (gloo)",
         )
     check_junit_path(junit)
-    target = checked_target(python)
-    interpreter = target.path
     limit = timeout or 300.0
+    target = checked_target(python, timeout=limit)
+    interpreter = target.path
     started = time.monotonic()
     run = run_child(
         interpreter, {"device": device, "timeout": max(10.0, limit - 10)}, limit, script=COLLECTIVES
     )
     rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
     if run.fatal:
-        kind = run.fatal.get("kind")
-        if kind in ("torch-missing", "cuda-init-failed"):
+        if run.fatal.kind in ("torch-missing", "cuda-init-failed"):
             raise MissingRequirement(
-                f"rank {rank}: {run.fatal.get('error')}",
-                f"run gpusetup doctor on {platform.node()}",
+                f"rank {rank}: {run.fatal.error}", f"run gpusetup doctor on {platform.node()}"
             )
         raise CommandFailed(
-            str(run.fatal.get("error")), "check that every rank is alive and can reach MASTER_ADDR"
+            run.fatal.error, "check that every rank is alive and can reach MASTER_ADDR"
         )
     if run.crash:
         raise CommandFailed(
@@ -203,12 +209,13 @@ def _collectives(
     if rank != 0:
         return
     rows = [row_from_raw(r) for r in run.results]
+    rows += [_crash_row(bad.reason, []) for bad in run.bad]
     devices = [
         {
-            "gpu": int(w["rank"]),
-            "name": f"rank {w['rank']}: {w['gpu']} on {w['host']}",
-            "torch": w.get("torch", "?"),
-            "host": w["host"],
+            "gpu": w.rank,
+            "name": f"rank {w.rank}: {w.gpu} on {w.host}",
+            "torch": w.torch,
+            "host": w.host,
         }
         for w in run.ranks
     ]
@@ -228,7 +235,8 @@ def _collectives(
 def parse_dtypes(text: Optional[str], mode: str) -> List[str]:
     if text is None:
         return list(DTYPES if mode == "full" else QUICK_DTYPES)
-    chosen = [d.strip().lower() for d in text.split(",") if d.strip()]
+    # dict.fromkeys: a dtype named twice runs once, in the order first given
+    chosen = list(dict.fromkeys(d.strip().lower() for d in text.split(",") if d.strip()))
     bad = [d for d in chosen if d not in DTYPES]
     if bad or not chosen:
         raise UsageError(
@@ -239,7 +247,7 @@ def parse_dtypes(text: Optional[str], mode: str) -> List[str]:
 
 
 def parse_fraction(value: Optional[float]) -> Optional[float]:
-    if value is not None and not 0 < value <= 1.5:
+    if value is not None and not (math.isfinite(value) and 0 < value <= 1.5):
         raise UsageError(f"--min-fraction {value}: must be a fraction of peak, e.g. 0.6")
     return value
 
@@ -256,19 +264,15 @@ def parse_min_tflops(items: List[str]) -> Dict[str, float]:
             raise UsageError(
                 f"--min-tflops {item}: {number!r} is not a number", "e.g. bf16=500"
             ) from None
-        if floors[name.strip().lower()] <= 0:
-            raise UsageError(f"--min-tflops {item}: must be positive")
+        if not math.isfinite(floors[name.strip().lower()]) or floors[name.strip().lower()] <= 0:
+            raise UsageError(
+                f"--min-tflops {item}: must be a finite number above 0", "e.g. bf16=500"
+            )
     return floors
 
 
 def check_junit_path(path: Optional[str]) -> None:
-    if path is None:
-        return
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"--junit {path}: directory {parent} does not exist")
-    if Path(path).is_dir():
-        raise UsageError(f"--junit {path}: is a directory", "give a file name, e.g. verify.xml")
+    writable_file("--junit", path)
 
 
 def visible_gpu_count(nvml: str, gpus: List[Any]) -> Optional[int]:
@@ -307,8 +311,8 @@ def expected_results(devices: List[str], dtypes: List[str]) -> int:
     return per_device * (1 if devices in (["all"], ["cpu"]) else len(devices))
 
 
-def _fatal(fatal: Dict[str, Any], python: str) -> None:
-    kind, error = fatal.get("kind", ""), fatal.get("error", "")
+def _fatal(fatal: ChildFatal, python: str, timeout: float) -> None:
+    kind, error = fatal.kind, fatal.error
     if kind == "bad-device":
         raise UsageError(f"--device: {error}")
     if kind == "torch-missing":
@@ -316,31 +320,33 @@ def _fatal(fatal: Dict[str, Any], python: str) -> None:
             f"torch is not installed in {python}: verify needs it",
             "pip install 'gpusetup[verify]', or the right CUDA build: gpusetup install",
         )
-    hints = _doctor_findings(python)
+    hints = _doctor_findings(python, timeout)
     raise MissingRequirement(
         f"no usable GPU runtime ({kind}): {error}",
         hints or f"run gpusetup doctor --python {python}",
     )
 
 
-def _doctor_findings(python: str) -> str:
-    """The doctor findings (errors) that explain why the runtime is unusable."""
+def _doctor_findings(python: str, timeout: float) -> str:
+    """The doctor findings (errors) that explain why the runtime is unusable (its probe, a child
+    like the others, within --timeout)."""
     from gpusetup.doctor.context import Context
     from gpusetup.doctor.finding import Severity
     from gpusetup.doctor.registry import run_checks
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
 
-    findings = run_checks(Context(collect_facts(python), load_profiles()))
+    facts = collect_facts(python, probe_timeout=timeout)
+    findings = run_checks(Context(facts, load_profiles()))
     errors = [f for f in findings if f.severity == Severity.ERROR][:3]
     return "; ".join(f"[{f.id}] {f.title} — fix: {f.fix}" for f in errors)
 
 
-def _crash_row(message: str, devices: List[Dict[str, Any]]) -> Any:
+def _crash_row(message: str, devices: List[ChildDevice]) -> Any:
     from gpusetup.verify.score import Row
 
-    gpu = int(devices[-1]["gpu"]) if devices else 0
-    name = str(devices[-1]["name"]) if devices else "unknown"
+    gpu = devices[-1].gpu if devices else 0
+    name = devices[-1].name if devices else "unknown"
     return Row(
         gpu=gpu,
         name=name,
@@ -373,9 +379,16 @@ def _telemetry_summary(t: Any) -> Dict[str, Any]:
 def _output(result: Any, json_out: bool, junit: Optional[str]) -> None:
     from gpusetup.render.verify import junit_xml, render_verify
 
-    if junit is not None:
-        Path(junit).write_text(junit_xml(result), encoding="utf-8")
+    # The results are shown first: a JUnit file that cannot be written must not lose them.
     if json_out:
         print_json(result.to_dict())
     else:
         render_verify(result, make_console())
+    if junit is not None:
+        try:
+            Path(junit).write_text(junit_xml(result), encoding="utf-8")
+        except OSError as err:
+            raise UsageError(
+                f"--junit {junit}: could not write the JUnit file: {err.strerror or err}",
+                "the results above are complete; give a writable file",
+            ) from None

@@ -166,15 +166,29 @@ def _numpy_bridge(torch, out):
         out["numpy_status"] = "ok"
 
 
+def _read(out, key, read):
+    """One fact, read on its own: a torch without an attribute loses that fact, not the others."""
+    try:
+        out[key] = read()
+        return True
+    except Exception as err:
+        out.setdefault("unavailable", {})[key] = _why(err)
+        return False
+
+
+def _why(err):
+    return "%s: %s" % (type(err).__name__, (str(err).splitlines() or [""])[0][:200])
+
+
 def _cuda_state(torch, out):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        _read(out, "cuda_available", lambda: bool(torch.cuda.is_available()))
+        _read(out, "device_count", lambda: int(torch.cuda.device_count()))
         try:
-            out["cuda_available"] = bool(torch.cuda.is_available())
-            out["device_count"] = int(torch.cuda.device_count())
-            if out["cuda_available"]:
+            if out.get("cuda_available"):
                 torch.cuda.init()
-                out["devices"] = [_device(torch, i) for i in range(out["device_count"])]
+                out["devices"] = [_device(torch, i) for i in range(out.get("device_count") or 0)]
             elif out.get("cuda_build"):
                 try:
                     torch.cuda.init()
@@ -206,27 +220,28 @@ def _device(torch, index):
     }
 
 
+def _arch_list(torch):
+    flags = getattr(torch._C, "_cuda_getArchFlags", None)  # private: a build may not have it
+    return (flags() or "").split() if flags else []
+
+
+def _nccl(torch):
+    nccl = torch.cuda.nccl.version()
+    return ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else str(nccl)
+
+
 def _torch_facts(torch, out):
-    out["version"] = str(torch.__version__)
+    _read(out, "version", lambda: str(torch.__version__))
     out["location"] = getattr(torch, "__file__", None)
-    out["cuda_build"] = getattr(torch.version, "cuda", None)
-    out["hip_build"] = getattr(torch.version, "hip", None)
-    flags = getattr(torch._C, "_cuda_getArchFlags", None)
-    out["arch_list"] = (flags() or "").split() if flags else []
-    try:
-        out["cudnn_version"] = torch.backends.cudnn.version()
-        out["cudnn_available"] = bool(torch.backends.cudnn.is_available())
-        out["cudnn_enabled"] = bool(torch.backends.cudnn.enabled)
-    except Exception:
-        pass
-    try:
-        if out["cuda_build"]:
-            nccl = torch.cuda.nccl.version()
-            out["nccl_version"] = (
-                ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else str(nccl)
-            )
-    except Exception:
-        pass
+    _read(out, "cuda_build", lambda: getattr(torch.version, "cuda", None))
+    _read(out, "hip_build", lambda: getattr(torch.version, "hip", None))
+    _read(out, "arch_list", lambda: _arch_list(torch))
+    cudnn = lambda: torch.backends.cudnn  # noqa: E731
+    _read(out, "cudnn_version", lambda: cudnn().version())
+    _read(out, "cudnn_available", lambda: bool(cudnn().is_available()))
+    _read(out, "cudnn_enabled", lambda: bool(cudnn().enabled))
+    if out.get("cuda_build"):
+        _read(out, "nccl_version", lambda: _nccl(torch))
     _cuda_state(torch, out)
 
 

@@ -236,6 +236,8 @@ class TorchFacts:
     nvidia_wheels: Dict[str, str] = field(default_factory=dict)
     loaded_libraries: List[LoadedLibrary] = field(default_factory=list)
     seconds: Optional[float] = None
+    # fact -> why the probe could not read it (a torch build without an attribute the probe reads)
+    unavailable: Dict[str, str] = field(default_factory=dict)
 
     def cuda_index_by_bus(self) -> Dict[str, int]:
         """torch's device number per PCI bus id: NVML counts GPUs in bus order, CUDA fastest first."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from gpusetup.errors import UsageError
+from gpusetup.facts.child_json import ChildDataError, loads
 from gpusetup.facts.model import TorchFacts
-from gpusetup.facts.target import checked_target
+from gpusetup.facts.target import SANITY_TIMEOUT, checked_target
 from gpusetup.plumbing import process
 from gpusetup.plumbing.codec import from_jsonable
 
@@ -17,9 +17,9 @@ MARKER = "GPUSETUP-PROBE:"
 DEFAULT_TIMEOUT = 120.0
 
 
-def target_python(path: Optional[str]) -> str:
+def target_python(path: Optional[str], timeout: float = SANITY_TIMEOUT) -> str:
     """The interpreter to act on, by the one rule of gpusetup.facts.target (checked to be Python 3)."""
-    return checked_target(path).path
+    return checked_target(path, timeout=timeout).path
 
 
 class PendingProbe:
@@ -28,7 +28,10 @@ class PendingProbe:
     def __init__(self, python: str, timeout: float) -> None:
         self.python, self.timeout = python, timeout
         argv = [python, str(PROBE_SCRIPT)]
-        self._started = process.start(argv, timeout=timeout, cwd=process.scratch_dir())
+        # Its result line is its answer: a grandchild that keeps the pipe open cannot make it "hang".
+        self._started = process.start(
+            argv, timeout=timeout, scratch=True, final=lambda line: line.startswith(MARKER)
+        )
 
     def result(self) -> TorchFacts:
         started = self._started
@@ -57,26 +60,29 @@ def _facts(python: str, timeout: float, result: process.ProcessResult) -> TorchF
             error=f"the torch probe did not finish in {timeout:.0f} s (a CUDA init that hangs?)",
             seconds=result.seconds,
         )
-    facts = _parse(result.stdout)
+    facts, unreadable = _parse(result.stdout)
     if facts is None:
         return TorchFacts(
-            status="crashed" if result.returncode != 0 else "bad-output",
+            status="crashed"
+            if result.returncode not in (0, None) and not unreadable
+            else "bad-output",
             python=python,
-            error=_failure_text(result.returncode, result.stdout, result.stderr),
+            error=unreadable or _failure_text(result.returncode, result.stdout, result.stderr),
             seconds=result.seconds,
         )
     facts.python = facts.python or python
     return facts
 
 
-def _parse(stdout: str) -> Optional[TorchFacts]:
+def _parse(stdout: str) -> Tuple[Optional[TorchFacts], str]:
+    """The probe's facts, or None and why its result line could not be read ("" if it printed none)."""
     lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
     if not lines:
-        return None
+        return None, ""
     try:
-        return from_jsonable(TorchFacts, json.loads(lines[-1][len(MARKER) :]), "probe")
-    except (ValueError, UsageError):
-        return None
+        return from_jsonable(TorchFacts, loads(lines[-1][len(MARKER) :]), "probe"), ""
+    except (ChildDataError, UsageError) as err:
+        return None, f"the torch probe printed a result gpusetup cannot read: {err}"
 
 
 def _failure_text(returncode: Optional[int], stdout: str, stderr: str) -> str:

@@ -53,7 +53,7 @@ def describe_python(python: str, timeout: float = 60) -> PythonEnv:
     # Exact match only: a venv's python is a symlink to the base one but is another environment.
     if python == sys.executable:
         return _from_output(python, _in_process())
-    result = process.run([python, "-c", _SCRIPT], timeout=timeout, cwd=process.scratch_dir())
+    result = process.run([python, "-c", _SCRIPT], timeout=timeout, scratch=True)
     return _from_output(python, result.stdout, result.stderr)
 
 

@@ -105,11 +105,20 @@ def choose_target(
     return Target(executable, TargetReason.SELF)
 
 
-def checked_target(option: Optional[str], environ: Optional[Mapping[str, str]] = None) -> Target:
-    """choose_target() for this process, and the result checked to be a Python 3 interpreter."""
+SANITY_TIMEOUT = 30.0  # the most the interpreter check waits, however long --timeout is
+
+
+def checked_target(
+    option: Optional[str],
+    environ: Optional[Mapping[str, str]] = None,
+    timeout: float = SANITY_TIMEOUT,
+) -> Target:
+    """choose_target() for this process, and the result checked to be a Python 3 interpreter.
+
+    The check is a child like the others, so --timeout bounds it too."""
     target = choose_target(option, os.environ if environ is None else environ)
     if target.reason is not TargetReason.SELF:
-        check_interpreter(target)
+        check_interpreter(target, timeout)
     return target
 
 
@@ -128,7 +137,7 @@ def _same_dir(a: str, b: str) -> bool:
         return False
 
 
-def check_interpreter(target: Target) -> None:
+def check_interpreter(target: Target, timeout: float = SANITY_TIMEOUT) -> None:
     """One line and exit 2 unless target.path is a Python 3 interpreter."""
     where = _where(target)
     path = target.path
@@ -142,7 +151,13 @@ def check_interpreter(target: Target) -> None:
         )
     if not os.access(path, os.X_OK):
         raise UsageError(f"{where}: not executable", "give the path of a python executable")
-    result = process.run([path, "-c", _CHECK], timeout=30, cwd=process.scratch_dir())
+    limit = min(timeout, SANITY_TIMEOUT)
+    result = process.run([path, "-c", _CHECK], timeout=limit, scratch=True)
+    if result.timed_out:
+        raise UsageError(
+            f"{where}: did not answer within {limit:g} s",
+            "give the path of a python executable (or a longer --timeout)",
+        )
     words = next(
         (line.split() for line in result.stdout.splitlines() if "gpusetup-python-ok" in line), []
     )

@@ -156,7 +156,10 @@ def _torch_line(torch: TorchFacts) -> Text:
         if state
     )
     text = f"Torch {torch.version} ({build}) · cuda available: {available}, {torch.device_count or 0} device(s)"
-    return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}")
+    missing = (
+        f" · could not read: {', '.join(sorted(torch.unavailable))}" if torch.unavailable else ""
+    )
+    return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}" + missing)
 
 
 def _target_line(torch: TorchFacts) -> Optional[Text]:

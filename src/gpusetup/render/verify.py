@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from gpusetup.render.console import make_console, write_stderr
-from gpusetup.verify.score import Row, VerifyResult
+from gpusetup.verify.score import Row, VerifyResult, rate_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,17 +39,17 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             if row.skipped
             else (Text("ok", style="green") if row.ok else Text("FAIL", style="bold red"))
         )
-        table.add_row(
+        cells = [  # Text, not markup: names and reasons come from the child, "[/x]" is data
             "cpu" if row.gpu < 0 else str(row.gpu),
             row.benchmark,
             row.dtype,
-            "-" if row.value is None else f"{row.value:,.4g} {row.unit}",
+            "-" if row.value is None else f"{rate_text(row.value)} {row.unit}",
             "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
             "-" if row.floor is None else f"{row.floor:,.4g}",
             "-" if row.error is None else f"{row.error:.1e}",
-            status,
-            size_text(row.size),
-            row.reason,
+        ]
+        table.add_row(
+            *[Text(cell) for cell in cells], status, Text(size_text(row.size)), Text(row.reason)
         )
     console.print(table)
     verdict = "PASS" if result.passed else "FAIL"
@@ -83,7 +83,7 @@ def progress_line(event: Dict[str, object]) -> str:
     shown = (
         "skipped"
         if value is None and event.get("ok")
-        else (f"{value:,.4g} {event.get('unit')}" if isinstance(value, (int, float)) else "failed")
+        else (f"{rate_text(value)} {event.get('unit')}" if isinstance(value, float) else "failed")
     )
     status = "ok" if event.get("ok") else "FAIL"
     gpu = event.get("gpu")
@@ -147,7 +147,7 @@ class Progress:
             from rich.progress import Progress as Bar
 
             bar = Bar(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # names from the child: data
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),

@@ -29,12 +29,16 @@ SIZES = {
     # mode -> (matmul n, conv batch, conv channels, conv spatial, copy MiB, pinned MiB)
     "quick": (8192, 32, 256, 56, 1024, 256),
     "full": (16384, 128, 256, 56, 4096, 1024),
-    "cpu": (384, 2, 32, 28, 128, 0),
+    "cpu": (384, 2, 32, 28, 64, 0),
 }
+# CPU fp8: builds without a native kernel (most CPUs) emulate _scaled_mm, far slower than bf16, so
+# its size is chosen by time from these (the smallest always runs: a row that ran is never skipped
+# for being slow, so the outcome does not depend on the machine's load).
+FP8_CPU_SIZES = (64, 128, 192, 256, 384)
 TIMING = {  # mode -> (warm-up seconds at most, samples, seconds per sample)
     "quick": (0.5, 5, 0.04),
     "full": (4.0, 15, 0.1),
-    "cpu": (0.2, 5, 0.05),
+    "cpu": (0.1, 5, 0.02),  # CPU runs exercise the pipeline in CI: about 0.3 s a row
 }
 
 
@@ -69,7 +73,8 @@ def main():
         devices = cuda_devices(torch, devices)
         if devices is None:
             return
-    torch.manual_seed(int(config.get("seed", 0)))
+    with contextlib.suppress(Exception):  # a stand-in torch without it still gets its rows
+        torch.manual_seed(int(config.get("seed", 0)))
     # The precision flags (allow_tf32, cudnn.benchmark) are process-wide: every device thread takes
     # each step together, so all GPUs run the same operation, with the same flags, at the same time.
     step = threading.Barrier(len(devices))
@@ -112,7 +117,7 @@ def p2p_matrix(torch, gpus, mode):
                     "name": torch.cuda.get_device_name(src),
                     "benchmark": "p2p",
                     "dtype": "to gpu%d" % dst,
-                    "value": round(count * 4 / statistics.median(times) / 1e9, 3),
+                    "value": count * 4 / statistics.median(times) / 1e9,
                     "unit": "GB/s",
                     "size": {"bytes": count * 4, "peer_access": peer},
                     "seconds": round(sum(times), 3),
@@ -170,6 +175,8 @@ def measure_device(torch, device, config, step):
     gpu = -1 if device == "cpu" else int(device.split(":")[1])
     if gpu >= 0:  # the current device is per thread: make it this thread's own GPU
         torch.cuda.set_device(gpu)
+    else:
+        cpu_threads(torch, config)
     info = describe(torch, device, gpu)
     info["startup_seconds"] = round(time.perf_counter() - STARTED, 3)
     emit("DEVICE", info)
@@ -197,45 +204,75 @@ def measure_device(torch, device, config, step):
                     torch.cuda.empty_cache()
 
 
+def cpu_threads(torch, config):
+    """The CPU path exercises the pipeline (it is not judged), on CI machines whose few cores are
+    shared: one intra-op thread, as a second one that the scheduler parks stalls every kernel at its
+    barrier (30-100x slower on a loaded 2-core machine). config["cpu_threads"] sets another count."""
+    with contextlib.suppress(Exception):
+        torch.set_num_threads(max(1, int(config.get("cpu_threads", 1))))
+
+
 def together(step):
     """Wait for the other device threads; a thread that died only breaks the barrier, never hangs it."""
     with contextlib.suppress(threading.BrokenBarrierError):
         step.wait(timeout=600)
 
 
+def read_fields(info, reads):
+    """Each device fact read on its own: a torch build without one attribute loses only that fact,
+    named in info["unavailable"] with the reason."""
+    for key, read in reads:
+        try:
+            info[key] = read()
+        except Exception as err:  # the fact keeps its default ("" or 0)
+            info.setdefault("unavailable", {})[key] = "%s: %s" % (
+                type(err).__name__,
+                (str(err).splitlines() or [""])[0][:200],
+            )
+    return info
+
+
 def describe(torch, device, gpu):
+    info = {"gpu": gpu, "capability": "", "pci_bus_id": "", "uuid": "", "memory_mib": 0}
     if device == "cpu":
-        return {
-            "gpu": -1,
-            "name": "cpu",
-            "capability": "",
-            "pci_bus_id": "",
-            "uuid": "",
-            "memory_mib": 0,
-            "torch": str(torch.__version__),
-            "threads": torch.get_num_threads(),
-        }
-    props = torch.cuda.get_device_properties(gpu)
+        info["name"] = "cpu"
+        return read_fields(
+            info,
+            [
+                ("torch", lambda: str(torch.__version__)),
+                ("threads", lambda: torch.get_num_threads()),
+            ],
+        )
+    props = {}
+    read_fields(props, [("props", lambda: torch.cuda.get_device_properties(gpu))])
+    p = props.get("props")  # None when it could not be read: each fact below is then unavailable
+    info["name"] = str(getattr(p, "name", "GPU %d" % gpu))
+    if "unavailable" in props:
+        info["unavailable"] = props["unavailable"]
     # The same format as facts/_torch_probe.py: child scripts are self-contained (the target interpreter
     # may not have gpusetup installed), so each carries its own copy.
-    bus = ""
-    if hasattr(props, "pci_bus_id"):
-        bus = "%08X:%02X:%02X.0" % (
-            getattr(props, "pci_domain_id", 0),
-            props.pci_bus_id,
-            getattr(props, "pci_device_id", 0),
-        )
-    return {
-        "gpu": gpu,
-        "name": props.name,
-        "capability": "%d.%d" % (props.major, props.minor),
-        "pci_bus_id": bus,
-        "uuid": str(getattr(props, "uuid", "")),
-        "memory_mib": int(props.total_memory) // 2**20,
-        "torch": str(torch.__version__),
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version(),
-    }
+    return read_fields(
+        info,
+        [
+            ("capability", lambda: "%d.%d" % (p.major, p.minor)),
+            ("pci_bus_id", lambda: bus_id(p)),
+            ("uuid", lambda: str(getattr(p, "uuid", ""))),
+            ("memory_mib", lambda: int(p.total_memory) // 2**20),
+            ("torch", lambda: str(torch.__version__)),
+            ("cuda", lambda: torch.version.cuda),
+            ("cudnn", lambda: torch.backends.cudnn.version()),
+        ],
+    )
+
+
+def bus_id(props):
+    if not hasattr(props, "pci_bus_id"):
+        return ""
+    return "%08X:%02X:%02X.0" % (
+        getattr(props, "pci_domain_id", 0),
+        props.pci_bus_id,
+        getattr(props, "pci_device_id", 0),
+    )
 
 
 class Bench:
@@ -332,8 +369,14 @@ class Bench:
             self.host_copies(started)
 
     def _flags(self, dtype):
-        set_tf32(self.torch, dtype == "tf32")
-        self.torch.backends.cudnn.benchmark = True
+        """Explicit precision flags on a GPU; on the CPU they change nothing, so a torch without them
+        (a stand-in, a build without CUDA modules) still runs its CPU rows."""
+        try:
+            set_tf32(self.torch, dtype == "tf32")
+            self.torch.backends.cudnn.benchmark = True
+        except Exception:
+            if self.cuda:
+                raise
 
     def _dtype(self, dtype):
         torch = self.torch
@@ -388,27 +431,46 @@ class Bench:
             return self.result(
                 "matmul", "fp8", None, "TFLOP/s", {}, ok=True, reason="skipped: " + missing
             )
-        n = self._n_for(self.sizes[0], 1, 4)
-        a32 = torch.randn(n, n, device=self.device) / 4
-        b32 = torch.randn(n, n, device=self.device) / 4
-        a, b = a32.to(fp8), b32.to(fp8).t()  # _scaled_mm wants the second operand column-major
         one = torch.ones((), device=self.device)
 
-        def run():
+        def operands(n):
+            a32 = torch.randn(n, n, device=self.device) / 4
+            b32 = torch.randn(n, n, device=self.device) / 4
+            return a32.to(fp8), b32.to(fp8).t()  # _scaled_mm wants the second operand column-major
+
+        def product(a, b):
             out = torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
             return out[0] if isinstance(out, tuple) else out  # torch < 2.4 also returned amax
 
-        seconds, iters = self.timed(run)
+        n = self._n_for(self.sizes[0], 1, 4) if self.cuda else self.fp8_cpu_size(operands, product)
+        a, b = operands(n)
+        seconds, iters = self.timed(lambda: product(a, b))
         self.judged(
             "matmul",
             "fp8",
-            (run().float(), run().float()),
+            (product(a, b).float(), product(a, b).float()),
             lambda rows: a[:rows].float().double() @ b.float().double(),
             2.0 * n**3 / seconds / 1e12,
             {"m": n, "n": n, "k": n, "iters": iters},
             started,
         )
         return None
+
+    def fp8_cpu_size(self, operands, product):
+        """The largest CPU fp8 size whose product fits one timing sample, judged from the smallest
+        (the emulated kernel's cost grows as n^3)."""
+        smallest = FP8_CPU_SIZES[0]
+        a, b = operands(smallest)
+        product(a, b)  # first call: allocation and dispatch
+        begin = time.perf_counter()
+        product(a, b)
+        once = max(time.perf_counter() - begin, 1e-7)
+        fits = [
+            n
+            for n in FP8_CPU_SIZES
+            if n <= self.sizes[0] and once * (n / smallest) ** 3 <= self.sample_seconds
+        ]
+        return fits[-1] if fits else smallest
 
     # -- convolution --------------------------------------------------------------------------
     def conv(self, dtype, started):
@@ -474,7 +536,14 @@ class Bench:
             rows=1,
         )
         started = time.perf_counter()
-        backward = lambda: torch.autograd.grad(out, (x, w), grad, retain_graph=True)  # noqa: E731
+        if self.cuda:
+            backward = lambda: torch.autograd.grad(out, (x, w), grad, retain_graph=True)  # noqa: E731
+        else:
+            # The same gradients through a scalar loss: torch's first grad_outputs call imports
+            # sympy (1-2 s on a loaded CI machine), and the CPU path exercises, it does not judge;
+            # the loss adds one elementwise product, under 1 % of the CPU convolution's time.
+            loss = (out * grad).sum()
+            backward = lambda: torch.autograd.grad(loss, (x, w), retain_graph=True)  # noqa: E731
         seconds, iters = self.timed(backward)
         dx, dw = backward()
         self.plant("conv-bwd", dtype, dx, dw)
@@ -507,11 +576,13 @@ class Bench:
             while mib > 64 and 2 * mib * 2**20 > free / 4:
                 mib //= 2
         count = mib * 2**20 // 4
-        src = torch.randn(count, device=self.device)
+        # Not zeros (a fresh zeroed page can be read without touching memory); arange is written
+        # at memory speed, where randn costs more than the measurement on a CPU.
+        src = torch.arange(count, device=self.device, dtype=torch.float32)
         dst = torch.empty_like(src)
         flush = torch.empty((256 if self.cuda else 64) * 2**20 // 4, device=self.device)
         seconds, iters = self.timed(lambda: dst.copy_(src), before=lambda: flush.zero_())
-        wrong = int((dst != src).sum())
+        wrong = 0 if torch.equal(dst, src) else int((dst != src).sum())  # equal(): no bool copy
         gbps = 2.0 * count * 4 / seconds / 1e9  # bytes read + bytes written
         self.finish(
             "memory",
@@ -602,17 +673,22 @@ class Bench:
         self.result(
             benchmark,
             dtype,
-            value,  # full precision: rounding is the renderers' (a slow CPU fp8 rate is not 0)
+            value,  # full precision: verify rounds for display only (a slow CPU rate is not 0)
             unit,
             size,
             ok=not problems,
             reason="; ".join(problems),
             seconds=time.perf_counter() - started,
-            error=error,
+            error=finite_or_none(error),
             nonfinite=nonfinite,
             repeatable=repeatable,
-            worst=worst,
+            worst=finite_or_none(worst),
         )
+
+
+def finite_or_none(number):
+    """JSON has no NaN or Infinity: a non-finite error is said in the reason, and sent as null."""
+    return number if number is None or abs(number) < float("inf") else None
 
 
 def set_tf32(torch, on):
@@ -656,12 +732,14 @@ def conv_grads_fp64(torch, x, w, grad, channels):
     the first image, and the weight gradient of the first output channels (a sum over the whole batch).
     """
     conv = torch.nn.functional.conv2d
-    with torch.enable_grad():
+    grad = grad.detach()
+    with torch.enable_grad():  # scalar losses: the same gradients, without grad_outputs (see conv)
         x1 = fp64(x[:1].detach()).requires_grad_(True)
-        (dx,) = torch.autograd.grad(conv(x1, fp64(w.detach()), padding=1), (x1,), fp64(grad[:1]))
+        loss = (conv(x1, fp64(w.detach()), padding=1) * fp64(grad[:1])).sum()
+        (dx,) = torch.autograd.grad(loss, (x1,))
         w_few = fp64(w[:channels].detach()).requires_grad_(True)
         out = conv(fp64(x.detach()), w_few, padding=1)
-        (dw,) = torch.autograd.grad(out, (w_few,), fp64(grad[:, :channels]))
+        (dw,) = torch.autograd.grad((out * fp64(grad[:, :channels])).sum(), (w_few,))
     return dx, dw
 
 

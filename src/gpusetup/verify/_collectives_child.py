@@ -229,15 +229,13 @@ def report(everyone, world):
                 "benchmark": first["op"],
                 "dtype": "fp32 %s" % human(first["bytes"]),
                 # the bandwidth the slowest rank allows (the collective ends when it does)
-                "value": round(
-                    first["bytes"] / slow["seconds"] / 1e9 * FACTOR[first["op"]](world), 6
-                ),
+                "value": first["bytes"] / slow["seconds"] / 1e9 * FACTOR[first["op"]](world),
                 "unit": "GB/s",
                 "size": {
                     "bytes": first["bytes"],
                     "ranks": world,
                     "counted": "busbw (nccl-tests)",
-                    "algbw_gbps": round(first["bytes"] / slow["seconds"] / 1e9, 6),
+                    "algbw_gbps": first["bytes"] / slow["seconds"] / 1e9,
                 },
                 "seconds": round(sum(times), 3),
                 "ok": not problems,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from gpusetup.plumbing import process
+from gpusetup.verify.events import BadEvent, ChildDevice, ChildFatal, ChildRank, ChildResult, decode
 
 CHILD = Path(__file__).with_name("_bench_child.py")
 COLLECTIVES = Path(__file__).with_name("_collectives_child.py")
@@ -16,10 +18,11 @@ MARK = "GPUSETUP-"
 
 @dataclass
 class ChildRun:
-    devices: List[Dict[str, Any]] = field(default_factory=list)
-    ranks: List[Dict[str, Any]] = field(default_factory=list)
-    results: List[Dict[str, Any]] = field(default_factory=list)
-    fatal: Optional[Dict[str, Any]] = None
+    devices: List[ChildDevice] = field(default_factory=list)
+    ranks: List[ChildRank] = field(default_factory=list)
+    results: List[ChildResult] = field(default_factory=list)
+    bad: List[BadEvent] = field(default_factory=list)  # lines of the wrong shape, each a failed row
+    fatal: Optional[ChildFatal] = None
     done: bool = False
     timed_out: bool = False
     returncode: Optional[int] = None
@@ -42,6 +45,23 @@ class ChildRun:
         )
         return f"the benchmark process {how}" + (f": {tail}" if tail else "")
 
+    def take(self, kind: str, payload: str) -> Any:
+        """Decode one event line into its record and keep it; the record (None: nothing kept)."""
+        event = decode(kind, payload)
+        if kind == "DONE":
+            self.done = True
+        if isinstance(event, ChildDevice):
+            self.devices.append(event)
+        elif isinstance(event, ChildResult):
+            self.results.append(event)
+        elif isinstance(event, ChildFatal):
+            self.fatal = event
+        elif isinstance(event, ChildRank):
+            self.ranks.append(event)
+        elif isinstance(event, BadEvent):
+            self.bad.append(event)
+        return event
+
 
 def run_child(
     python: str,
@@ -50,35 +70,24 @@ def run_child(
     on_event: Optional[Callable[[str, Dict[str, Any]], None]] = None,
     script: Optional[Path] = None,
 ) -> ChildRun:
+    """Run a benchmark child; on_event gets each well-formed event as a plain mapping."""
     run = ChildRun()
 
     def handle(line: str) -> None:
         if not line.startswith(MARK) or ":" not in line:
             return
         kind, _, payload = line[len(MARK) :].partition(":")
-        try:
-            event = json.loads(payload)
-        except ValueError:
-            return
-        if kind == "DEVICE":
-            run.devices.append(event)
-        elif kind == "RESULT":
-            run.results.append(event)
-        elif kind == "FATAL":
-            run.fatal = event
-        elif kind == "DONE":
-            run.done = True
-        elif kind == "RANK":
-            run.ranks.append(event)
-        if on_event is not None:
-            on_event(kind, event)
+        event = run.take(kind, payload)
+        if on_event is not None and event is not None and not isinstance(event, BadEvent):
+            on_event(kind, dataclasses.asdict(event))
 
     result = process.stream(
         [python, str(script or CHILD)],
         timeout=timeout,
         on_line=handle,
         stdin_text=json.dumps(config),
-        cwd=process.scratch_dir(),
+        scratch=True,
+        final=lambda line: line.startswith(MARK + "DONE:"),
     )
     run.timed_out, run.returncode, run.stderr, run.seconds = (
         result.timed_out,

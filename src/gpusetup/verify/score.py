@@ -6,12 +6,14 @@ Pure: raw results, GPU facts, telemetry and profile data in; a VerifyResult out.
 from __future__ import annotations
 
 import statistics
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from gpusetup.errors import ExitCode
 from gpusetup.facts.model import Telemetry, reason_names
 from gpusetup.profiles.model import GpuModel, GpusFile, Profiles
+from gpusetup.verify.events import ChildResult, record
 
 VERIFY_SCHEMA = "gpusetup.verify/1"
 NODE_SPREAD = 0.10  # a GPU this far below the node median is named
@@ -98,6 +100,13 @@ class VerifyResult:
         }
 
 
+def rate_text(value: float) -> str:
+    """A rate for people: 4 significant digits, at most 3 decimals (JSON keeps every digit)."""
+    if abs(value) >= 1 or value == 0:
+        return f"{value:,.4g}"
+    return f"{value:.3f}" if abs(value) >= 0.001 else f"{value:.2g}"
+
+
 def peak(
     model: Optional[GpuModel],
     gpus: Optional[GpusFile],
@@ -132,43 +141,49 @@ def default_floor(
     return top * float(fraction) * gpus.floor_factor if fraction else None
 
 
+Raw = Union[ChildResult, Mapping[str, Any]]  # a decoded event, or a recorded one as a mapping
+
+
 def score(
-    raw: Sequence[Dict[str, Any]],
+    raw: Sequence[Raw],
     profiles: Profiles,
     floors: Floors,
     pcie: Dict[int, tuple[int, int]],
     telemetry: Dict[int, Telemetry],
 ) -> List[Row]:
-    rows = [
-        _row(r, profiles, floors, pcie.get(int(r["gpu"])), telemetry.get(int(r["gpu"])))
-        for r in raw
-    ]
+    decoded = [_decoded(r) for r in raw]
+    rows = [_row(r, profiles, floors, pcie.get(r.gpu), telemetry.get(r.gpu)) for r in decoded]
     _compare_to_node_median(rows)
     return rows
 
 
-def row_from_raw(r: Dict[str, Any]) -> Row:
+def _decoded(r: Raw) -> ChildResult:
+    return r if isinstance(r, ChildResult) else typing.cast(ChildResult, record(ChildResult, r))
+
+
+def row_from_raw(raw: Raw) -> Row:
     """A child's RESULT event as a row, not yet judged against a floor."""
+    r = _decoded(raw)
     return Row(
-        gpu=int(r["gpu"]),
-        name=str(r["name"]),
-        benchmark=r["benchmark"],
-        dtype=r["dtype"],
-        value=r.get("value"),
-        unit=r.get("unit", ""),
+        gpu=r.gpu,
+        name=r.name,
+        benchmark=r.benchmark,
+        dtype=r.dtype,
+        value=r.value,
+        unit=r.unit,
         fraction_of_peak=None,
         floor=None,
-        ok=bool(r.get("ok")),
-        reason=r.get("reason", ""),
-        seconds=float(r.get("seconds") or 0.0),
-        size=dict(r.get("size") or {}),
-        error=r.get("error"),
-        worst=r.get("worst_vs_rms"),
+        ok=r.ok,
+        reason=r.reason,
+        seconds=r.seconds,
+        size=dict(r.size),
+        error=r.error,
+        worst=r.worst_vs_rms,
     )
 
 
 def _row(
-    r: Dict[str, Any],
+    r: ChildResult,
     profiles: Profiles,
     floors: Floors,
     pcie: Optional[tuple[int, int]],
@@ -186,6 +201,10 @@ def _row(
     row.floor = _floor(floors, profiles.gpus, row, top)
     if not row.ok:  # wrong numbers: speed is not judged
         return row
+    if row.value <= 0:  # a benchmark that ran took time: zero means the measurement is broken
+        row.ok = False
+        row.reason = f"a rate of {rate_text(row.value)} {row.unit}: the measurement is broken"
+        return row
     if row.floor is None:
         if row.gpu < 0:
             unjudged = "not judged (CPU)"
@@ -198,7 +217,7 @@ def _row(
     if row.value < row.floor:
         row.ok = False
         share = f" ({row.fraction_of_peak:.0%} of peak)" if row.fraction_of_peak is not None else ""
-        row.reason = f"{row.value:.4g} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
+        row.reason = f"{rate_text(row.value)} {row.unit} < floor {row.floor:.4g}{share}" + _causes(
             row, telemetry, pcie
         )
     return row

@@ -1,0 +1,173 @@
+"""The benchmark and collectives children's events, decoded into typed records (untrusted data).
+
+A child prints GPUSETUP-<KIND>:<json> lines. Each is decoded here, field by field; a line of the wrong
+shape becomes a BadEvent that verify reports as a failed row, never an exception. Fields that a newer
+child adds are ignored here (each kind names the fields it reads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Union
+
+from gpusetup.facts.child_json import ChildDataError, loads
+
+SIZE_NUMBERS = ("m", "n", "k", "iters", "bytes", "batch", "channels", "height", "width", "kernel")
+
+
+@dataclass(frozen=True)
+class ChildDevice:
+    """A device the child is about to measure (gpu -1: the CPU)."""
+
+    gpu: int
+    name: str
+    capability: str = ""
+    pci_bus_id: str = ""
+    uuid: str = ""
+    memory_mib: int = 0
+    torch: str = "?"
+    cuda: Optional[str] = None
+    cudnn: Optional[int] = None
+    threads: Optional[int] = None
+    startup_seconds: Optional[float] = None
+    unavailable: Dict[str, str] = field(
+        default_factory=dict
+    )  # fact -> why the child could not read it
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    """One measured (or skipped, or failed) operation, before it is judged against a floor."""
+
+    gpu: int
+    name: str
+    benchmark: str
+    dtype: str
+    value: Optional[float] = None
+    unit: str = ""
+    size: Dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    ok: bool = False
+    reason: str = ""
+    error: Optional[float] = None
+    nonfinite: int = 0
+    repeatable: Optional[bool] = None
+    worst_vs_rms: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class ChildFatal:
+    """The runtime cannot run at all: no torch, a CPU build, CUDA init failing, a bad device."""
+
+    kind: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ChildRank:
+    """One rank of --collectives: who it is and where it ran."""
+
+    rank: int
+    host: str
+    gpu: str
+    torch: str = "?"
+    local_rank: int = 0
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    """A line the child printed that is not a well-formed event: verify fails with this reason."""
+
+    kind: str
+    reason: str
+
+
+Event = Union[ChildDevice, ChildResult, ChildFatal, ChildRank, BadEvent, None]
+KINDS: Dict[str, Any] = {
+    "DEVICE": ChildDevice,
+    "RESULT": ChildResult,
+    "FATAL": ChildFatal,
+    "RANK": ChildRank,
+}
+
+
+def decode(kind: str, payload: str) -> Event:
+    """A typed event; None for DONE and kinds this gpusetup does not know; BadEvent if malformed."""
+    try:
+        data = loads(payload)
+        if kind == "DONE":
+            return None
+        cls = KINDS.get(kind)
+        return None if cls is None else record(cls, data)
+    except ChildDataError as err:
+        return BadEvent(kind, f"the benchmark printed a malformed {kind} line: {err}")
+
+
+def record(cls: Any, data: Any) -> Any:
+    """Build cls from a child's mapping, checking each field it reads; ChildDataError if wrong."""
+    if not isinstance(data, Mapping):
+        raise ChildDataError(f"expected an object, got {_kind(data)}")
+    values: Dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.name in data and not (data[item.name] is None and _optional(item)):
+            values[item.name] = _checked(cls, item, data[item.name])
+        elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            raise ChildDataError(f"{item.name} is missing")
+    return cls(**values)
+
+
+def _optional(item: dataclasses.Field[Any]) -> bool:
+    return item.default is None
+
+
+def _checked(cls: Any, item: dataclasses.Field[Any], value: Any) -> Any:
+    name, want = item.name, _base(cls, item)
+    if want is dict:
+        if not isinstance(value, Mapping):
+            raise ChildDataError(f"{name}: expected an object, got {_kind(value)}")
+        return _size(value) if name == "size" else _texts(name, value)
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (want is int and isinstance(value, bool)) or not isinstance(value, want):
+        raise ChildDataError(f"{name}: expected {want.__name__}, got {_kind(value)}")
+    return value
+
+
+def _base(cls: Any, item: dataclasses.Field[Any]) -> type:
+    """The plain type of a field: int, float, str, bool or dict (Optional[X] -> X)."""
+    hint = typing.get_type_hints(cls)[item.name]
+    inner = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = typing.get_origin(hint) or hint
+    if base is Union:
+        base = typing.get_origin(inner[0]) or inner[0]
+    return typing.cast(type, base)
+
+
+def _size(size: Mapping[str, Any]) -> Dict[str, Any]:
+    """The sizes of a measurement: scalars only, and the dimensions are whole numbers."""
+    out: Dict[str, Any] = {}
+    for key, value in size.items():
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if key in SIZE_NUMBERS and not number:
+            raise ChildDataError(f"size.{key}: expected int, got {_kind(value)}")
+        if not isinstance(value, (int, float, str, bool)):
+            raise ChildDataError(f"size.{key}: expected a number or a string, got {_kind(value)}")
+        out[str(key)] = value
+    return out
+
+
+def _texts(name: str, mapping: Mapping[str, Any]) -> Dict[str, str]:
+    """A mapping of names to reasons: strings only."""
+    bad = [key for key, value in mapping.items() if not isinstance(value, str)]
+    if bad:
+        raise ChildDataError(f"{name}.{bad[0]}: expected str, got {_kind(mapping[bad[0]])}")
+    return dict(mapping)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
