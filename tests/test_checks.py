@@ -159,6 +159,22 @@ def _second_gpu_invisible_to_torch(f: Facts) -> None:
     _mixed_gpus(f)  # NVML sees two GPUs; the probe reported only the H100
 
 
+def _fm_behind(f: Facts) -> None:
+    f.host.fabric_manager.unit_state, f.host.fabric_manager.version = "failed", "550.54.14"
+
+
+def _caps_utility_only(f: Facts) -> None:
+    f.host.container, f.host.env["NVIDIA_DRIVER_CAPABILITIES"] = "docker", "utility"
+
+
+def _pasted_nvidia_smi(f: Facts) -> None:
+    f.input.kinds, f.input.unstated = ["nvidia-smi"], ["torch"]
+
+
+def _split_build_without_cudnn(f: Facts) -> None:
+    del f.torch.nvidia_wheels["nvidia-cudnn-cu12"]
+
+
 # id -> (mutation, expected severity)
 CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "no-nvidia-gpu": [(_no_gpu_at_all, Severity.ERROR)],
@@ -300,6 +316,11 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "toolkit-torch-mismatch": [(_toolkit_11, Severity.WARNING)],
     "cuda-home-missing": [(_cuda_home_nowhere, Severity.WARNING)],
     "toolkit-newer-than-driver": [(_toolkit_newer, Severity.WARNING)],
+    "fabric-manager-version-mismatch": [(_fm_behind, Severity.ERROR)],
+    "driver-capabilities-no-compute": [(_caps_utility_only, Severity.ERROR)],
+    "not-in-report": [(_pasted_nvidia_smi, Severity.INFO)],
+    "known-broken-build": [(_torch(version="2.0.0+cu118", cuda_build="11.8"), Severity.ERROR)],
+    "nvidia-wheels-missing": [(_split_build_without_cudnn, Severity.ERROR)],
     "numpy-missing": [(_torch(numpy_status="missing", numpy_version=None), Severity.WARNING)],
     "numpy-incompatible": [
         (_numpy2_beside_torch_2_2, Severity.ERROR),

@@ -10,7 +10,7 @@ from gpusetup.checks.finding import Finding, Severity
 from gpusetup.checks.registry import run_checks
 from gpusetup.errors import ExitCode, UsageError
 from gpusetup.facts.model import FACTS_SCHEMA, Facts
-from gpusetup.facts.serial import from_jsonable, read_json_file, to_jsonable
+from gpusetup.facts.serial import from_jsonable, to_jsonable
 from gpusetup.profiles.model import Profiles
 
 DOCTOR_SCHEMA = "gpusetup.doctor/1"
@@ -48,18 +48,50 @@ def diagnose(
 
 
 def load_facts_file(path: str) -> Facts:
-    """Facts from a `doctor --json` report (or its bare `facts` part), checked for shape."""
-    data = read_json_file(path, "--facts", "give the output of gpusetup doctor --json")
+    """Facts from a `doctor --json` report (or its `facts` part), or from a pasted report; "-" is stdin."""
+    text = _read_input(path)
+    if text.lstrip().startswith(("{", "[")):
+        return _facts_from_json(path, text)
+    from gpusetup.facts.paste import read_paste
+
+    return read_paste(text, f"--facts {path}")
+
+
+def _read_input(path: str) -> str:
+    import sys
+    from pathlib import Path
+
+    hint = "give the output of gpusetup doctor --json, collect_env or nvidia-smi"
+    if path == "-":
+        return sys.stdin.read()
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(
+            f"--facts {path}: no such file" if not file.exists() else f"--facts {path}: not a file",
+            hint,
+        )
+    try:
+        return file.read_bytes().decode("utf-8", errors="replace")
+    except OSError as err:
+        raise UsageError(f"--facts {path}: cannot read ({err.strerror})", hint) from None
+
+
+def _facts_from_json(path: str, text: str) -> Facts:
+    import json
+
+    hint = "give the output of gpusetup doctor --json"
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise UsageError(f"--facts {path}: not JSON ({err})", hint) from None
     if isinstance(data, dict) and data.get("schema") == DOCTOR_SCHEMA:
         data = data.get("facts")
     if not isinstance(data, dict) or data.get("schema") != FACTS_SCHEMA:
         raise UsageError(
             f"--facts {path}: not a gpusetup doctor report (schema {DOCTOR_SCHEMA} or {FACTS_SCHEMA})",
-            "give the output of gpusetup doctor --json",
+            hint,
         )
     try:
         return from_jsonable(Facts, data, "facts")
     except UsageError as err:
-        raise UsageError(
-            f"--facts {path}: {err.message}", "give the output of gpusetup doctor --json"
-        ) from None
+        raise UsageError(f"--facts {path}: {err.message}", hint) from None

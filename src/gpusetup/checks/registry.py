@@ -55,4 +55,13 @@ def all_ids() -> Dict[str, str]:
 
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
-    from gpusetup.checks import driver, health, toolkit, torch_stack  # noqa: F401
+    from gpusetup.checks import (  # noqa: F401  # noqa: F401
+        builds,
+        container_caps,
+        driver,
+        fabric_manager,
+        health,
+        toolkit,
+        torch_stack,
+        unstated,
+    )

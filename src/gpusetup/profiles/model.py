@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from packaging.version import InvalidVersion, Version
 
 from gpusetup.errors import UsageError
+from gpusetup.profiles.known_broken import BrokenBuild
 from gpusetup.versions import CudaVersion, DriverVersion
 
 PROFILE_SCHEMA = "gpusetup.profiles/1"
@@ -309,6 +310,7 @@ class Profiles:
     conda_forge: Optional[CondaForge] = None
     numpy: Optional[NumpyRule] = None
     gpus: Optional[GpusFile] = None
+    known_broken: List[BrokenBuild] = field(default_factory=list)
     files: List[str] = field(default_factory=list)
 
     def gpu_model(self, device_name: str) -> Optional[GpuModel]:
