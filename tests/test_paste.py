@@ -29,7 +29,9 @@ def paste(name: str) -> Facts:
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_every_paste_names_its_source_and_is_read(path: Path) -> None:
     source = path.with_suffix(".source")
-    assert source.is_file() and ("https://" in source.read_text() or "Recorded" in source.read_text())
+    assert source.is_file() and (
+        "https://" in source.read_text() or "Recorded" in source.read_text()
+    )
     facts = read_paste(path.read_text(encoding="utf-8"))
     assert facts.input.pasted and facts.input.kinds
 
@@ -37,7 +39,11 @@ def test_every_paste_names_its_source_and_is_read(path: Path) -> None:
 def test_recorded_ci_collect_env_torch_2_13_cpu() -> None:
     facts = paste("recorded-ci-collect-env-2.13.0-cpu.txt")
     assert facts.input.kinds == ["collect-env"]
-    assert (facts.torch.status, facts.torch.version, facts.torch.cuda_build) == ("ok", "2.13.0+cpu", None)
+    assert (facts.torch.status, facts.torch.version, facts.torch.cuda_build) == (
+        "ok",
+        "2.13.0+cpu",
+        None,
+    )
     assert facts.torch.cuda_available is False and facts.torch.numpy_version == "2.4.6"
     assert facts.host.distro == "Debian GNU/Linux 12 (bookworm)" and facts.host.machine == "x86_64"
     # "Nvidia driver version: Could not collect": unknown, never "NVML works"
@@ -119,7 +125,11 @@ def test_nvidia_smi_table_525() -> None:
     facts = paste("mistral-inference-144-nvidia-smi-525-geforce.txt")
     (gpu,) = facts.gpus
     assert (facts.driver.version, facts.driver.cuda_version) == ("525.147.05", "12.0")
-    assert (gpu.pci_bus_id, gpu.memory_used_mib, gpu.memory_total_mib) == ("00000000:09:00.0", 490, 12288)
+    assert (gpu.pci_bus_id, gpu.memory_used_mib, gpu.memory_total_mib) == (
+        "00000000:09:00.0",
+        490,
+        12288,
+    )
     assert (gpu.temperature_c, gpu.power_draw_w, gpu.power_limit_w) == (45, 58.0, 170.0)
     assert gpu.persistence_mode is False and gpu.compute_mode == "default"
     assert gpu.compute_capability is None and "gpu-arch" in facts.input.unstated
@@ -147,7 +157,9 @@ def test_crlf_and_ansi_colour_read_the_same() -> None:
 
 def test_quoted_paste_in_a_details_block() -> None:
     text = (PASTES / "recorded-ci-collect-env-2.13.0-cpu.txt").read_text()
-    quoted = "<details><summary>env</summary>\n\n" + "".join(f"> {line}\n" for line in text.splitlines())
+    quoted = "<details><summary>env</summary>\n\n" + "".join(
+        f"> {line}\n" for line in text.splitlines()
+    )
     assert read_paste(quoted + "</details>\n").torch == read_paste(text).torch
 
 

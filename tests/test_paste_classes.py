@@ -47,15 +47,20 @@ def test_forward_compat_libcuda_on_geforce(profiles: Profiles) -> None:
     facts.toolkit.ld_library_path = []
     facts.torch.loaded_libraries = []
     facts.torch.cuda_available = False
-    facts.torch.init_warnings = [
+    warning = (
         "CUDA initialization: Unexpected error from cudaGetDeviceCount(). Did you run some cuda functions "
         "before calling NumCudaDevices() that might have already set an error? Error 804: forward "
         "compatibility was attempted on non supported HW"
-    ]
+    )
+    facts.torch.init_warnings = [warning]
     (finding,) = _findings(facts, profiles, "cuda-compat-libs")
     assert finding.severity.value == "error"
-    assert finding.evidence["driver_native_cuda"] == "11.2" and finding.evidence["nvml_cuda"] == "11.3"
-    assert finding.evidence["compat_paths"] == []  # the fix names no directory the facts do not show
+    assert (
+        finding.evidence["driver_native_cuda"] == "11.2" and finding.evidence["nvml_cuda"] == "11.3"
+    )
+    assert (
+        finding.evidence["compat_paths"] == []
+    )  # the fix names no directory the facts do not show
     assert "ldconfig -p | grep libcuda" in finding.fix
     (init,) = _findings(facts, profiles, "cuda-init-failed")
     assert "cuda-compat-libs" in init.fix and "LD_LIBRARY_PATH" not in init.fix
@@ -134,7 +139,9 @@ def test_cuda_visible_devices_set_by_the_script(profiles: Profiles) -> None:
 
 def test_collect_env_paste_gives_a_diagnosis(profiles: Profiles) -> None:
     """lhotse-speech/lhotse#793: torch 1.12.1+cu102; torch found driver API 9010 (CUDA 9.1)."""
-    text = (FIXTURES / "paste" / "lhotse-793-collect-env-1.12.1-cu102-driver-too-old.txt").read_text()
+    text = (
+        FIXTURES / "paste" / "lhotse-793-collect-env-1.12.1-cu102-driver-too-old.txt"
+    ).read_text()
     (finding,) = _findings(read_paste(text), profiles, "driver-too-old-for-torch")
     assert finding.severity.value == "error" and finding.evidence["driver_cuda"] == "9.1"
 
@@ -151,3 +158,33 @@ def test_nvidia_smi_paste_gives_a_diagnosis_and_what_to_collect(profiles: Profil
 def test_wsl_paste_does_not_claim_libcuda_is_missing(profiles: Profiles) -> None:
     text = (FIXTURES / "paste" / "vllm-9293-collect-env-2.4.0-cu121-wsl2.txt").read_text()
     assert _findings(read_paste(text), profiles, "wsl-libcuda-missing") == []
+
+
+def test_markdown_puts_the_specific_cause_before_the_symptom() -> None:
+    from gpusetup.cli import app
+    from tests.conftest import make_runner
+
+    path = FIXTURES / "paste" / "pytorch-43058-collect-env-1.6.0-with-nvidia-smi.txt"
+    result = make_runner().invoke(app, ["doctor", "--facts", str(path), "--markdown"])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.index("Likely cause: `driver-too-old-for-torch`") < out.index("cuda-init-failed")
+    assert out.index("**Other findings**") < out.index("**What to collect next**")
+    assert "Read: nvidia-smi + collect-env paste." in out and "nvidia-smi -q" in out
+
+
+def test_old_facts_files_without_the_new_fields_still_load(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from gpusetup.doctor import load_facts_file
+
+    data = json.loads((FIXTURES / "facts" / "handmade-h100-sxm-cu124.json").read_text())
+    facts = data.get("facts", data)
+    facts.pop("input", None)
+    facts["host"].pop("fabric_manager", None)
+    facts["torch"].pop("cudnn_error", None)
+    path = Path(str(tmp_path)) / "old.json"
+    path.write_text(json.dumps(data))
+    loaded = load_facts_file(str(path))
+    assert not loaded.input.pasted and loaded.host.fabric_manager.version is None

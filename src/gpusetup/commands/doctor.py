@@ -26,13 +26,19 @@ def doctor(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1): for CI."),
     ignore: List[str] = typer.Option([], "--ignore", help="Skip a finding id (repeatable)."),
     facts_file: Optional[str] = typer.Option(
-        None, "--facts", help="Re-diagnose facts from a doctor --json report."
+        None,
+        "--facts",
+        help="Re-diagnose a doctor --json report, or a pasted collect_env / nvidia-smi / nvidia-smi -q "
+        "('-': stdin).",
     ),
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT, "--timeout", help="Seconds the torch probe may take."
     ),
     profiles_dir: List[str] = typer.Option(
         [], "--profiles", help="Extra profile directory (repeatable)."
+    ),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print a short Markdown diagnosis (for an issue comment)."
     ),
     list_checks: bool = typer.Option(
         False, "--list-checks", help="List every finding id and exit."
@@ -60,6 +66,10 @@ def doctor(
     report = diagnose(facts, profiles, ignore, strict)
     if json_out:
         print_line(json.dumps(report.to_dict(), indent=2))
+    elif markdown:
+        from gpusetup.render.markdown import render_markdown
+
+        print_line(render_markdown(report).rstrip("\n"))
     else:
         render_doctor(report, make_console())
     raise typer.Exit(int(report.exit_code))

@@ -11,7 +11,10 @@ import time
 import warnings
 
 MARKER = "GPUSETUP-PROBE:"
-CUDA_LIBS = ("libcuda", "libcudart", "libcublas", "libcudnn", "libnccl", "libnvJitLink")
+CUDA_LIBS = (
+    "libcuda", "libcudart", "libcublas", "libcudnn", "libnccl", "libnvJitLink",
+    "libcusparse", "libnvrtc", "libcufft", "libcusolver", "libcurand", "libcupti",
+)  # fmt: skip
 FAMILY = ("torch", "pytorch", "torchvision", "torchaudio", "triton", "pytorch-triton")
 
 
@@ -147,6 +150,18 @@ def _cuda_state(torch, out):
         except Exception as err:
             out["init_error"] = "%s: %s" % (type(err).__name__, err)
     out["init_warnings"] = [str(w.message) for w in caught]
+    _driver_api(out)
+
+
+def _driver_api(out):
+    """The driver API version torch found ("found version 11040"), from its own warning or error."""
+    import re
+
+    for text in [out.get("init_error", "")] + out["init_warnings"]:
+        match = re.search(r"found version (\d{4,5})", text or "")
+        if match:
+            out["driver_api_version"] = int(match.group(1))
+            return
 
 
 def _device(torch, index):
@@ -181,8 +196,8 @@ def _torch_facts(torch, out):
         out["cudnn_version"] = torch.backends.cudnn.version()
         out["cudnn_available"] = bool(torch.backends.cudnn.is_available())
         out["cudnn_enabled"] = bool(torch.backends.cudnn.enabled)
-    except Exception:
-        pass
+    except Exception as err:  # "cuDNN version incompatibility: PyTorch was compiled against ..."
+        out["cudnn_error"] = "%s: %s" % (type(err).__name__, err)
     try:
         if out["cuda_build"]:
             nccl = torch.cuda.nccl.version()
