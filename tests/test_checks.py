@@ -321,6 +321,7 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "not-in-report": [(_pasted_nvidia_smi, Severity.INFO)],
     "known-broken-build": [(_torch(version="2.0.0+cu118", cuda_build="11.8"), Severity.ERROR)],
     "nvidia-wheels-missing": [(_split_build_without_cudnn, Severity.ERROR)],
+    "cudnn-load-failed": [(_torch(cudnn_error="RuntimeError: cuDNN failed"), Severity.ERROR)],
     "numpy-missing": [(_torch(numpy_status="missing", numpy_version=None), Severity.WARNING)],
     "numpy-incompatible": [
         (_numpy2_beside_torch_2_2, Severity.ERROR),

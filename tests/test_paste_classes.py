@@ -188,3 +188,31 @@ def test_old_facts_files_without_the_new_fields_still_load(tmp_path: object) -> 
     path.write_text(json.dumps(data))
     loaded = load_facts_file(str(path))
     assert not loaded.input.pasted and loaded.host.fabric_manager.version is None
+
+
+def test_cudnn_error_text_names_both_versions_and_the_directory(profiles: Profiles) -> None:
+    """pytorch/functorch#926: torch 1.12 cu113 built with cuDNN 8.3.2, LD_LIBRARY_PATH has 8.0.3."""
+    from gpusetup.facts.model import LibraryDir
+
+    facts = facts_fixture("handmade-rtx4090-workstation.json")
+    facts.torch.cudnn_error = (
+        "RuntimeError: cuDNN version incompatibility: PyTorch was compiled against (8, 3, 2) but "
+        "linked against (8, 0, 3)"
+    )
+    lib64 = "/public/apps/cudnn/v8.0.3.33-cuda.11.0/cuda/lib64"
+    facts.toolkit.ld_library_path = [LibraryDir(lib64, ["libcudnn.so.8"])]
+    (finding,) = _findings(facts, profiles, "cudnn-load-failed")
+    assert "(8, 3, 2)" in finding.title and "(8, 0, 3)" in finding.title and lib64 in finding.fix
+
+
+def test_cudnn_error_in_a_paste_is_read(profiles: Profiles) -> None:
+    """RaleLee/Co-GAT#2: the error as printed by torch 1.13-era builds (two spaces after 'compiled')."""
+    text = (
+        "Exception has occurred: RuntimeError\n"
+        "cuDNN version incompatibility: PyTorch was compiled  against (8, 5, 0) but found runtime version "
+        "(8, 3, 3). PyTorch already comes bundled with cuDNN. One option to resolving this error is to "
+        "ensure PyTorch can find the bundled cuDNN.\n"
+        "PyTorch version: 1.13.1+cu117\n"
+    )
+    (finding,) = _findings(read_paste(text), profiles, "cudnn-load-failed")
+    assert "(8, 5, 0)" in finding.title and "(8, 3, 3)" in finding.title

@@ -40,7 +40,7 @@ NEEDS: Dict[Unstated, Tuple[str, Tuple[str, ...], str]] = {
     ),
     Unstated.LIBRARIES: (
         "LD_LIBRARY_PATH and the CUDA libraries torch loaded",
-        ("ld-library-path-shadowing", "cuda-compat-libs", "cudnn-version-mix"),
+        ("ld-library-path-shadowing", "cuda-compat-libs", "cudnn-version-mix", "cudnn-load-failed"),
         "gpusetup doctor --json",
     ),
     Unstated.TOOLKIT: (
