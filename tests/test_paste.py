@@ -219,3 +219,44 @@ def test_fuzz_cut_and_spliced_real_pastes(sample: str, start: int, stop: int, ju
     text = sample[: min(start, stop)] + junk + sample[max(start, stop) :]
     with contextlib.suppress(UsageError):
         read_paste(text)
+
+
+def test_windows_wddm_table() -> None:
+    facts = paste("pytorch-68611-nvidia-smi-461-windows-wddm.txt")
+    (gpu,) = facts.gpus
+    assert gpu.name == "GeForce GTX 105..." and gpu.persistence_mode is None  # WDDM, not On/Off
+    assert (facts.driver.version, facts.driver.cuda_version, gpu.memory_total_mib) == (
+        "461.72",
+        "11.2",
+        4096,
+    )
+    assert not any("not read" in s for s in facts.input.skipped)
+
+
+def test_quoted_windows_collect_env_with_pip_lines() -> None:
+    facts = paste("pytorch-40682-collect-env-1.5.0-cu101-windows-quoted.txt")
+    assert facts.torch.version == "1.5.0+cu101" and facts.host.os == "windows"
+    assert [g.name for g in facts.gpus] == ["TITAN RTX", "TITAN RTX"]
+    assert ("torchvision", "0.6.0+cu101") in {
+        (d.name, d.version) for d in facts.torch.distributions
+    }
+
+
+def test_q_fragment_of_the_remapped_rows_section_is_diagnosed() -> None:
+    from gpusetup.checks.context import Context
+    from gpusetup.checks.registry import run_checks
+    from gpusetup.profiles.load import load_profiles
+
+    facts = paste("gpud-80-nvidia-smi-q-fragment-remapped-rows.txt")
+    (gpu,) = facts.gpus
+    assert (gpu.remapped_rows_uncorrectable, gpu.remapped_rows_pending) == (4, True)
+    assert any("starts inside a GPU's section" in s for s in facts.input.skipped)
+    ids = [f.id for f in run_checks(Context(facts, load_profiles()))]
+    assert "row-remap-pending" in ids
+
+
+def test_q_fragment_with_clocks_event_reasons_of_driver_535_and_later() -> None:
+    facts = paste("harvester-11133-nvidia-smi-q-fragment-clocks-event-reasons.txt")
+    (gpu,) = facts.gpus
+    assert gpu.clocks_event_reasons == 0x1  # Idle active, nothing else
+    assert gpu.memory_total_mib == 95830

@@ -26,7 +26,7 @@ _PROC = re.compile(
 )
 _FRAME = re.compile(r"^\s*[+|][-=+| ]*[+|]?\s*$")
 _LABELS = ("GPU  Name", "Fan  Temp", "MIG M.", "Processes:", "GPU   GI", "ID   ID", "No running")
-_PROMPT = re.compile(r"^\s*\S*[$#>]\s*(sudo\s+)?nvidia-smi\s*$")
+_PROMPT = re.compile(r"^\s*(\S*[$#>]\s*)?(sudo\s+)?nvidia-smi( returns)?:?\s*$")
 _DATE = re.compile(r"^\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} +\d+ [\d:]+ \d{4}\s*$")
 _COMPUTE = {"Default": "default", "E. Process": "exclusive-process", "Prohibited": "prohibited"}
 
@@ -73,8 +73,10 @@ def read(lines: List[Line], facts: Facts) -> Reading:
         ):
             continue
         reading.used.add(line.number)
-    for line in lines:  # a prompt or timestamp just above the table belongs to it
-        if reading.used and (_PROMPT.match(line.text) or _DATE.match(line.text)):
+    for line in lines:  # a prompt, timestamp or border above the header belongs to the table
+        if reading.used and (
+            _PROMPT.match(line.text) or _DATE.match(line.text) or _FRAME.match(line.text)
+        ):
             reading.used.add(line.number)
     if header:
         _check_complete(lines, reading, facts)

@@ -22,10 +22,25 @@ _REASONS = {
 _FABRIC = {"completed": "completed", "in progress": "in-progress", "not started": "not-started"}
 
 
+# Section headers only -q prints: a fragment pasted from inside one GPU's section starts with one.
+_SECTIONS = (
+    "remapped rows", "clocks event reasons", "clocks throttle reasons", "fb memory usage",
+    "ecc errors", "retired pages", "ecc mode", "gpu link info", "power readings", "gpu power readings",
+    "max clocks", "applications clocks", "mig mode", "fabric",
+)  # fmt: skip
+
+
+def _is_section(text: str) -> bool:
+    header = _HEADER.match(text)
+    return bool(header) and header.group(2).strip().lower() in _SECTIONS  # type: ignore[union-attr]
+
+
 def looks_like(lines: List[Line]) -> bool:
     texts = [line.text for line in lines]
-    return any("NVSMI LOG" in t or t.strip().startswith("Attached GPUs") for t in texts) or (
-        any(_GPU.match(t) for t in texts) and any("Product Name" in t for t in texts)
+    return (
+        any("NVSMI LOG" in t or t.strip().startswith("Attached GPUs") for t in texts)
+        or (any(_GPU.match(t) for t in texts) and any("Product Name" in t for t in texts))
+        or any(_is_section(t) for t in texts)
     )
 
 
@@ -64,12 +79,19 @@ def read(lines: List[Line], facts: Facts) -> Reading:
             sections = []
             reading.used.add(line.number)
         elif pair and pair.group(3):
+            if gpu is None and _fragment_start(lines, line):
+                gpu = _gpu(facts, "")
+                reading.missing.append(
+                    "nvidia-smi -q: the paste starts inside a GPU's section (its bus id is not in it)"
+                )
             indent = len(pair.group(1))
             sections = [s for s in sections if s[0] < indent]
             path = "/".join([s[1].lower() for s in sections] + [pair.group(2).lower()])
             if _apply(path, pair.group(3), facts, gpu):
                 reading.used.add(line.number)
-        elif _HEADER.match(line.text) and (gpu is not None or reading.used):
+        elif _HEADER.match(line.text) and (
+            gpu is not None or reading.used or _is_section(line.text)
+        ):
             header = _HEADER.match(line.text)
             indent = len(header.group(1))  # type: ignore[union-attr]
             sections = [s for s in sections if s[0] < indent] + [(indent, header.group(2))]  # type: ignore[union-attr]
@@ -90,9 +112,17 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     return reading
 
 
+def _fragment_start(lines: List[Line], line: Line) -> bool:
+    """An indented pair before any GPU header, with a -q section header near it: a cut-out GPU section."""
+    if not line.text.startswith(" "):
+        return False
+    near = [other for other in lines if abs(other.number - line.number) <= 6]
+    return any(_is_section(other.text) for other in near)
+
+
 def _gpu(facts: Facts, bus: str) -> GpuFacts:
     for gpu in facts.gpus:
-        if gpu.pci_bus_id == bus:
+        if bus and gpu.pci_bus_id == bus:
             return gpu
     gpu = GpuFacts(index=len(facts.gpus), pci_bus_id=bus)
     facts.gpus.append(gpu)
@@ -112,7 +142,7 @@ def _apply(path: str, value: str, facts: Facts, gpu: Optional[GpuFacts]) -> bool
             setter(gpu, value)
             return True
     if "reasons/" in path:
-        bit = _REASONS.get(path.rsplit("/", 1)[1].replace(" clocks", "").strip())
+        bit = _REASONS.get(path.rsplit("/", 1)[1].strip())
         if bit is not None and _flag(value) is not None:
             gpu.clocks_event_reasons = (gpu.clocks_event_reasons or 0) | (
                 bit if _flag(value) else 0
