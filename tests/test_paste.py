@@ -260,3 +260,12 @@ def test_q_fragment_with_clocks_event_reasons_of_driver_535_and_later() -> None:
     (gpu,) = facts.gpus
     assert gpu.clocks_event_reasons == 0x1  # Idle active, nothing else
     assert gpu.memory_total_mib == 95830
+
+
+def test_vllm_banners_and_padded_labels() -> None:
+    facts = paste("vllm-21310-collect-env-vllm-banners-2.5.1-cu124.txt")
+    assert (facts.torch.version, facts.torch.cuda_build) == ("2.5.1+cu124", "12.4")
+    assert facts.host.distro == "Red Hat Enterprise Linux release 8.3 (Ootpa)"
+    assert facts.torch.python_version == "3.10.16"
+    unread = [s for s in facts.input.skipped if "not read" in s]
+    assert unread and "Automatically detected" not in unread[0] and "System Info" not in unread[0]

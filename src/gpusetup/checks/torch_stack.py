@@ -309,7 +309,12 @@ def companions(ctx: Context) -> Iterator[Finding]:
 
 
 def _installs(copies: List[Distribution], torch: TorchFacts) -> List[Distribution]:
-    """One entry per installation: conda's pytorch package ships torch's own metadata in the env."""
+    """One entry per installation: conda's pytorch package ships torch's own metadata in the env.
+
+    conda-forge builds it with `pip install . --no-deps` into the prefix (pytorch-cpu-feedstock
+    recipe/build_pytorch.sh), so the package holds torch-<v>.dist-info; the pytorch channel's
+    packages hold torch-<v>-pyX.Y.egg-info. Both are seen beside conda-meta/pytorch-<v>-*.json.
+    """
     conda = {d.version for d in copies if d.name == "pytorch" and d.installer == "conda"}
     prefix = os.path.realpath(torch.sys_prefix) if torch.sys_prefix else ""
     return [

@@ -33,6 +33,11 @@ _PKG = re.compile(r"^\s*\[(pip3?|conda)\]\s+(.*)$")
 _BANNER = re.compile(r"^\s*(={5,}|-{5,})\s*$")
 _FAMILY = ("torch", "pytorch", "torchvision", "torchaudio", "triton", "pytorch-triton")
 _NO = ("could not collect", "none", "n/a", "no cuda", "")
+# vLLM's section titles (between ===== banners) and the platform line vLLM and sglang print first.
+_VLLM = re.compile(
+    r"^\s*(System Info|PyTorch Info|Python Environment|CUDA / GPU Info|CPU Info|vLLM Info|"
+    r"Environment Variables)\s*$|^INFO .*Automatically detected platform"
+)
 _NOISE = ("Collecting environment information...", "Process finished with exit code 0")
 
 
@@ -79,9 +84,7 @@ def read(lines: List[Line], facts: Facts) -> Reading:
         ):
             fields[current].append(line.text.strip())
             reading.used.add(line.number)
-        elif (
-            _BANNER.match(line.text) or line.text.strip() == "Collecting environment information..."
-        ):
+        elif _BANNER.match(line.text) or line.text.strip() in _NOISE or _VLLM.match(line.text):
             reading.used.add(line.number)
     if not reading.used:
         return reading
