@@ -269,3 +269,18 @@ def test_vllm_banners_and_padded_labels() -> None:
     assert facts.torch.python_version == "3.10.16"
     unread = [s for s in facts.input.skipped if "not read" in s]
     assert unread and "Automatically detected" not in unread[0] and "System Info" not in unread[0]
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(_SAMPLES), st.integers(min_value=0, max_value=4000), st.text(max_size=30))
+def test_fuzz_through_the_cli_never_exits_4(sample: str, cut: int, junk: str) -> None:
+    """doctor --facts on a cut real paste plus junk: a diagnosis (0/1) or the one-line error (2)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        handle.write(sample[:cut] + junk)
+    result = runner.invoke(app, ["doctor", "--facts", handle.name, "--markdown"])
+    Path(handle.name).unlink()
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) <= 2 and "Traceback" not in result.stderr

@@ -113,7 +113,11 @@ def _gpu_table(gpus: List[GpuFacts], cuda_index: Dict[str, int], probed: bool) -
             continue
         memory = f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}"
         power = f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}"
-        pcie = f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+        pcie = (
+            f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+            if gpu.pcie_gen_current is not None or gpu.pcie_width_current is not None
+            else "n/a"
+        )
         ecc = _flag(gpu.ecc_enabled)
         cuda = str(cuda_index.get(gpu.pci_bus_id.upper(), "-")) if probed else ""
         table.add_row(
