@@ -284,3 +284,35 @@ def test_fuzz_through_the_cli_never_exits_4(sample: str, cut: int, junk: str) ->
     assert result.exit_code in (0, 1, 2), result.output
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) <= 2 and "Traceback" not in result.stderr
+
+
+def test_q_with_a_foreign_log_line_inside() -> None:
+    facts = paste("hami-347-nvidia-smi-q-535-v100-interleaved.txt")
+    assert (facts.driver.version, facts.driver.cuda_version) == ("535.86.10", "12.2")
+    assert facts.gpus[0].pci_bus_id == "00000000:AF:00.0" and facts.gpus[0].brand == "Tesla"
+    assert any("HAMI-core" in s for s in facts.input.skipped)
+
+
+def test_q_filtered_on_a_vgpu_host_says_cuda_not_found() -> None:
+    facts = paste("cubecos-312-nvidia-smi-q-580-filtered.txt")
+    assert facts.driver.version == "580.105.06" and facts.driver.cuda_version is None
+    assert facts.gpus[0].clocks_event_reasons == 0 and facts.gpus[0].name == ""
+
+
+def test_q_of_an_a100_with_mig_disabled() -> None:
+    facts = paste("cudalibrarysamples-104-nvidia-smi-a-470-a100.txt")
+    gpu = facts.gpus[0]
+    assert (gpu.name, gpu.mig_enabled, gpu.mig_pending, gpu.persistence_mode) == (
+        "NVIDIA A100-SXM4-80GB",
+        False,
+        False,
+        True,
+    )
+
+
+def test_q_output_followed_by_collect_env_keeps_both() -> None:
+    q = (PASTES / "cudalibrarysamples-104-nvidia-smi-a-470-a100.txt").read_text()
+    env = (PASTES / "recorded-ci-collect-env-2.13.0-cpu.txt").read_text()
+    facts = read_paste(q + "\n" + env)
+    assert facts.input.kinds == ["nvidia-smi-q", "collect-env"]
+    assert facts.torch.version == "2.13.0+cpu" and facts.gpus[0].name == "NVIDIA A100-SXM4-80GB"

@@ -12,6 +12,10 @@ from gpusetup.facts.paste.reading import Reading
 
 _PAIR = re.compile(r"^(\s*)([A-Za-z][^:]*?)\s*:\s*(.*?)\s*$")
 _GPU = re.compile(r"^\s*GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d)\s*$")
+_PROMPT = re.compile(r"^\s*\S*[$#>]\s*(sudo\s+)?nvidia-smi\s+(-q|-a|--query)\b")
+_OTHER_REPORT = re.compile(
+    r"^\s*(PyTorch version|Is debug build|CUDA used to build PyTorch|Versions of relevant libraries)\b"
+)
 _HEADER = re.compile(r"^(\s*)([A-Z][A-Za-z0-9 ./()-]*?)\s*$")
 # Clocks Throttle Reasons (Clocks Event Reasons from driver 535) entries and NVML's bits.
 _REASONS = {
@@ -69,17 +73,22 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     reading = Reading(InputKind.NVIDIA_SMI_Q)
     sections: List[Tuple[int, str]] = []
     gpu: Optional[GpuFacts] = None
+    top = any("NVSMI LOG" in line.text or _GPU.match(line.text) for line in lines)
     for line in lines:
         gpu_match = _GPU.match(line.text)
         pair = _PAIR.match(line.text)
-        if "NVSMI LOG" in line.text:
+        if _OTHER_REPORT.match(
+            line.text
+        ):  # a collect_env below the -q output: its lines are not ours
+            gpu, sections, top = None, [], True
+        elif "NVSMI LOG" in line.text or _PROMPT.match(line.text):
             reading.used.add(line.number)
         elif gpu_match:
             gpu = _gpu(facts, bus_id(gpu_match.group(1)))
             sections = []
             reading.used.add(line.number)
         elif pair and pair.group(3):
-            if gpu is None and _fragment_start(lines, line):
+            if gpu is None and not top and _fragment_start(lines, line):
                 gpu = _gpu(facts, "")
                 reading.missing.append(
                     "nvidia-smi -q: the paste starts inside a GPU's section (its bus id is not in it)"
@@ -132,9 +141,10 @@ def _gpu(facts: Facts, bus: str) -> GpuFacts:
 def _apply(path: str, value: str, facts: Facts, gpu: Optional[GpuFacts]) -> bool:
     """Set the fact a path names; False for a path doctor has no use for."""
     if gpu is None:
-        if path == "driver version":
+        stated = re.match(r"^\d+\.\d+", value) is not None  # "Not Found" on a vGPU host: unknown
+        if path == "driver version" and stated:
             facts.driver.version = value
-        elif path == "cuda version":
+        elif path == "cuda version" and stated:
             facts.driver.cuda_version = value
         return path in ("driver version", "cuda version", "timestamp", "attached gpus")
     for suffix, setter in _SETTERS:
