@@ -216,3 +216,11 @@ def test_cudnn_error_in_a_paste_is_read(profiles: Profiles) -> None:
     )
     (finding,) = _findings(read_paste(text), profiles, "cudnn-load-failed")
     assert "(8, 5, 0)" in finding.title and "(8, 3, 3)" in finding.title
+
+
+def test_forward_compat_on_a_datacenter_gpu_is_not_flagged(profiles: Profiles) -> None:
+    """cuda-compat is supported on datacenter GPUs: NVML above the native CUDA is then by design."""
+    facts = facts_fixture("handmade-h100-sxm-cu124.json")
+    facts.driver.version, facts.driver.cuda_version = "470.103.01", "12.2"
+    facts.toolkit.ld_library_path, facts.torch.loaded_libraries = [], []
+    assert _findings(facts, profiles, "cuda-compat-libs") == []
