@@ -30,7 +30,10 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     if facts.gpus:
         probed = facts.torch.status == "ok" and bool(facts.torch.devices)
         console.print(_gpu_table(facts.gpus, facts.torch.cuda_index_by_bus(), probed))
-    console.print(_toolkit_line(facts))
+    if "toolkit" in facts.input.unstated:
+        console.print(Text("Toolkit: not in the report", style="dim"))
+    else:
+        console.print(_toolkit_line(facts))
     console.print(_torch_line(facts.torch, facts.input.pasted))
     console.print()
     if not report.findings:

@@ -20,6 +20,7 @@ _CUDNN = re.compile(
     r"(cuDNN version (?:incompatibility|mismatch): .*|Could not load library libcudnn\S*\. Error: .*)"
 )
 _PRELOAD = re.compile(r"(lib[\w+-]+\.so\S*? not found in the system path.*)")
+_SOURCE = re.compile(r"^\s{2,}\S.*[()=].*$")
 _TRIGGERED = re.compile(r"\s*\(Triggered internally at .*$")
 
 
@@ -47,4 +48,7 @@ def read_signals(lines: List[Line], torch: TorchFacts) -> Set[int]:
             hit = True
         if hit:
             used.add(line.number)
+    # The source line Python prints under a warning ("  return torch._C._cuda_getDeviceCount() > 0").
+    after = {line.number + 1 for line in lines if line.number in used}
+    used |= {line.number for line in lines if line.number in after and _SOURCE.match(line.text)}
     return used
