@@ -317,6 +317,9 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     "cuda-home-missing": [(_cuda_home_nowhere, Severity.WARNING)],
     "toolkit-newer-than-driver": [(_toolkit_newer, Severity.WARNING)],
     "fabric-manager-version-mismatch": [(_fm_behind, Severity.ERROR)],
+    "fabric-manager-failed": [
+        (lambda f: setattr(f.host.fabric_manager, "unit_state", "failed"), Severity.ERROR)
+    ],
     "driver-capabilities-no-compute": [(_caps_utility_only, Severity.ERROR)],
     "not-in-report": [(_pasted_nvidia_smi, Severity.INFO)],
     "known-broken-build": [(_torch(version="2.0.0+cu118", cuda_build="11.8"), Severity.ERROR)],

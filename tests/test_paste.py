@@ -316,3 +316,23 @@ def test_q_output_followed_by_collect_env_keeps_both() -> None:
     facts = read_paste(q + "\n" + env)
     assert facts.input.kinds == ["nvidia-smi-q", "collect-env"]
     assert facts.torch.version == "2.13.0+cpu" and facts.gpus[0].name == "NVIDIA A100-SXM4-80GB"
+
+
+def test_wide_layout_of_drivers_530_and_later() -> None:
+    facts = paste("rlinf-255-nvidia-smi-550-two-rtx4090.txt")
+    assert [g.pci_bus_id for g in facts.gpus] == ["00000000:4E:00.0", "00000000:4F:00.0"]
+    assert [g.ecc_enabled for g in facts.gpus] == [False, False]  # the ECC column says Off
+    assert [g.power_limit_w for g in facts.gpus] == [450.0, 450.0]
+    assert [g.mig_enabled for g in facts.gpus] == [None, None]  # N/A: not a MIG GPU
+    assert not any("cut inside" in s for s in facts.input.skipped)
+
+
+def test_process_table_alone() -> None:
+    facts = paste("nvitop-152-nvidia-smi-process-table-only.txt")
+    assert [(g.index, len(g.processes)) for g in facts.gpus] == [(0, 2), (1, 1), (2, 2)]
+    assert (
+        facts.gpus[2].processes[0].name == "/usr/bin/X"
+        and facts.gpus[2].processes[0].used_mib == 64
+    )
+    assert "driver" in facts.input.unstated
+    assert any("only the process table" in s for s in facts.input.skipped)

@@ -54,3 +54,28 @@ def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
             "log": fm.log_error or None,
         },
     )
+
+
+@check(fabric_manager_failed="the fabric manager service on an NVSwitch system is not running")
+def fabric_manager_state(ctx: Context) -> Iterator[Finding]:
+    fm, host = ctx.facts.host.fabric_manager, ctx.facts.host
+    stopped = fm.unit_state == "failed" or (fm.unit_state == "inactive" and host.nvswitch_count > 0)
+    if not stopped or _mismatch(ctx) is not None:
+        return  # fabric-manager-version-mismatch names the cause and the fix
+    driver = ctx.driver_version
+    branch = driver.branch if driver else "<driver branch>"
+    yield Finding(
+        "fabric-manager-failed",
+        Severity.ERROR,
+        f"The nvidia-fabricmanager service is {fm.unit_state}: on NVSwitch systems CUDA then fails with "
+        "error 802 'system not yet initialized'",
+        "Read why it stopped: sudo journalctl -u nvidia-fabricmanager -n 50; it must be the driver's exact "
+        f"version (sudo apt install nvidia-fabricmanager-{branch}={driver or '<driver version>'}-1), then: "
+        "sudo systemctl enable --now nvidia-fabricmanager",
+        {
+            "unit_state": fm.unit_state,
+            "version": fm.version,
+            "nvswitches": host.nvswitch_count,
+            "log": fm.log_error or None,
+        },
+    )

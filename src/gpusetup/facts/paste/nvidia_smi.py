@@ -32,7 +32,11 @@ _COMPUTE = {"Default": "default", "E. Process": "exclusive-process", "Prohibited
 
 
 def looks_like(lines: List[Line]) -> bool:
-    return any(_HEADER.search(line.text) for line in lines)
+    return any(_HEADER.search(line.text) or _processes_title(line.text) for line in lines)
+
+
+def _processes_title(text: str) -> bool:
+    return bool(re.match(r"^\s*\|\s*Processes:\s*\|\s*$", text))
 
 
 def bus_id(text: str) -> str:
@@ -57,6 +61,9 @@ def read(lines: List[Line], facts: Facts) -> Reading:
             header = True
             facts.driver.version, facts.driver.cuda_version = match.group(2), match.group(3)
             facts.driver.nvml = "ok"
+        elif _processes_title(text) and not header:  # a paste of the process table alone
+            header, facts.driver.nvml = True, "ok"  # nvidia-smi printed it: NVML worked
+            reading.missing.append("nvidia-smi: only the process table is in the paste")
         elif not header:
             continue
         elif _ROW1.match(text):
@@ -84,6 +91,8 @@ def read(lines: List[Line], facts: Facts) -> Reading:
         Unstated.TORCH, Unstated.HOST, Unstated.LIBRARIES, Unstated.TOOLKIT, Unstated.PACKAGES,
         Unstated.GPU_ARCH, Unstated.GPU_HEALTH,
     }  # fmt: skip
+    if facts.driver.version is None:
+        reading.unstated.add(Unstated.DRIVER)
     return reading
 
 
@@ -117,16 +126,21 @@ def _row2(match: re.Match[str], gpu: GpuFacts) -> None:
 
 
 def _process(match: re.Match[str], facts: Facts) -> None:
-    gpu = next((g for g in facts.gpus if g.index == int(match.group(1))), None)
-    if gpu is not None:
-        gpu.processes.append(
-            GpuProcess(pid=int(match.group(2)), used_mib=int(match.group(5)), name=match.group(4))
-        )
+    index = int(match.group(1))
+    gpu = next((g for g in facts.gpus if g.index == index), None)
+    if gpu is None:  # the process table alone: the GPU is known by its index only
+        gpu = GpuFacts(index=index)
+        facts.gpus.append(gpu)
+    gpu.processes.append(
+        GpuProcess(pid=int(match.group(2)), used_mib=int(match.group(5)), name=match.group(4))
+    )
 
 
 def _check_complete(lines: List[Line], reading: Reading, facts: Facts) -> None:
     if not facts.gpus:
         reading.missing.append("nvidia-smi: the table ends before its first GPU row")
+    elif facts.driver.version is None:
+        return
     elif any(g.memory_total_mib is None for g in facts.gpus):
         cut = [str(g.index) for g in facts.gpus if g.memory_total_mib is None]
         reading.missing.append(f"nvidia-smi: the table is cut inside GPU {', '.join(cut)}")

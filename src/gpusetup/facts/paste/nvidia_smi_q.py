@@ -112,6 +112,8 @@ def read(lines: List[Line], facts: Facts) -> Reading:
         }  # fmt: skip
         if not any(g.compute_capability for g in facts.gpus):
             reading.unstated.add(Unstated.GPU_ARCH)
+        if facts.driver.version is None:
+            reading.unstated.add(Unstated.DRIVER)
         if facts.gpus and all(
             g.remapped_rows_pending is None and g.ecc_enabled is None for g in facts.gpus
         ):
