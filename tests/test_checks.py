@@ -159,6 +159,22 @@ def _second_gpu_invisible_to_torch(f: Facts) -> None:
     _mixed_gpus(f)  # NVML sees two GPUs; the probe reported only the H100
 
 
+def _fm_behind(f: Facts) -> None:
+    f.host.fabric_manager.unit_state, f.host.fabric_manager.version = "failed", "550.54.14"
+
+
+def _caps_utility_only(f: Facts) -> None:
+    f.host.container, f.host.env["NVIDIA_DRIVER_CAPABILITIES"] = "docker", "utility"
+
+
+def _pasted_nvidia_smi(f: Facts) -> None:
+    f.input.kinds, f.input.unstated = ["nvidia-smi"], ["torch"]
+
+
+def _split_build_without_cudnn(f: Facts) -> None:
+    del f.torch.nvidia_wheels["nvidia-cudnn-cu12"]
+
+
 # id -> (mutation, expected severity)
 CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
     # A fact, not a problem: the h100 fixture's torch is a CUDA build (a warning); a CPU build is info.
@@ -312,6 +328,15 @@ CASES: Dict[str, List[tuple[Mutation, Severity]]] = {
         ),
     ],
     "fewer-gpus-than-expected": [(lambda f: f.gpus.clear(), Severity.ERROR)],
+    "fabric-manager-version-mismatch": [(_fm_behind, Severity.ERROR)],
+    "fabric-manager-failed": [
+        (lambda f: setattr(f.host.fabric_manager, "unit_state", "failed"), Severity.ERROR)
+    ],
+    "driver-capabilities-no-compute": [(_caps_utility_only, Severity.ERROR)],
+    "not-in-report": [(_pasted_nvidia_smi, Severity.INFO)],
+    "known-broken-build": [(_torch(version="2.0.0+cu118", cuda_build="11.8"), Severity.ERROR)],
+    "nvidia-wheels-missing": [(_split_build_without_cudnn, Severity.ERROR)],
+    "cudnn-load-failed": [(_torch(cudnn_error="RuntimeError: cuDNN failed"), Severity.ERROR)],
     "numpy-incompatible": [
         (_numpy2_beside_torch_2_2, Severity.ERROR),
         (

@@ -86,7 +86,8 @@ def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json", "not JSON"),
+        ("not json", "not a report doctor can read"),
+        ("{not json", "not JSON"),
         ("[1, 2]", "not a gpusetup doctor report"),
         ('{"schema": "gpusetup.verify/1"}', "not a gpusetup doctor report"),
         ('{"schema": "gpusetup.facts/1", "gpus": "many"}', "facts.gpus: expected a list"),

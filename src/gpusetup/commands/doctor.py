@@ -25,7 +25,10 @@ def doctor(
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1): for CI."),
     ignore: List[str] = typer.Option([], "--ignore", help="Skip a finding id (repeatable)."),
     facts_file: Optional[str] = typer.Option(
-        None, "--facts", help="Re-diagnose facts from a doctor --json report."
+        None,
+        "--facts",
+        help="Re-diagnose a doctor --json report, or a pasted collect_env / nvidia-smi / nvidia-smi -q "
+        "('-': stdin).",
     ),
     timeout: float = typer.Option(
         DEFAULT_TIMEOUT, "--timeout", help="Seconds the torch probe may take."
@@ -35,6 +38,9 @@ def doctor(
     ),
     expect_gpus: Optional[str] = typer.Option(
         None, "--expect-gpus", help="An error when fewer GPUs than this are visible: for CI."
+    ),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print a short Markdown diagnosis (for an issue comment)."
     ),
     list_checks: bool = typer.Option(
         False, "--list-checks", help="List every finding id and exit."
@@ -72,6 +78,10 @@ def doctor(
     report = diagnose(facts, profiles, ignore, strict, expected)
     if json_out:
         print_json(report.to_dict())
+    elif markdown:
+        from gpusetup.render.markdown import render_markdown
+
+        print_line(render_markdown(report).rstrip("\n"))
     else:
         render_doctor(report, make_console())
     raise typer.Exit(int(report.exit_code))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from gpusetup.facts.model import Facts, GpuFacts
+from gpusetup.facts.model import Facts, GpuFacts, Unstated
 from gpusetup.profiles.model import Profiles
 from gpusetup.versions import (
     ComputeCapability,
@@ -63,7 +63,14 @@ class Context:
         if from_nvml is not None:
             return from_nvml
         driver = self.driver_version
+        if driver is None and self.facts.torch.driver_api_version:
+            api = self.facts.torch.driver_api_version  # torch's "found version 11040" = CUDA 11.4
+            return CudaVersion(api // 1000, (api % 1000) // 10)
         return self.profiles.max_cuda_for_driver(driver, self.os_name) if driver else None
+
+    def stated(self, area: Unstated) -> bool:
+        """False when a pasted report does not state this area: checks must not read its defaults."""
+        return area.value not in self.facts.input.unstated
 
     @property
     def os_name(self) -> str:

@@ -56,10 +56,15 @@ def all_ids() -> Dict[str, str]:
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
     from gpusetup.doctor.checks import (  # noqa: F401
+        builds,
+        container_caps,
         driver,
+        fabric_manager,
         gpu_count,
         health,
+        libraries,
         pairing,
         toolkit,
         torch_stack,
+        unstated,
     )

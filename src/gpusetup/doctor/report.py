@@ -10,7 +10,13 @@ from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import run_checks
 from gpusetup.errors import ExitCode, UsageError
 from gpusetup.facts.model import FACTS_SCHEMA, Facts
-from gpusetup.plumbing.codec import from_jsonable, read_json_file, to_jsonable
+from gpusetup.plumbing.codec import (
+    MAX_INPUT_BYTES,
+    decode_utf8,
+    from_jsonable,
+    read_bytes_file,
+    to_jsonable,
+)
 from gpusetup.profiles.model import Profiles
 
 DOCTOR_SCHEMA = "gpusetup.doctor/1"
@@ -52,18 +58,49 @@ def diagnose(
 
 
 def load_facts_file(path: str) -> Facts:
-    """Facts from a `doctor --json` report (or its bare `facts` part), checked for shape."""
-    data = read_json_file(path, "--facts", "give the output of gpusetup doctor --json")
+    """Facts from a `doctor --json` report (or its `facts` part), or from a pasted report; "-" is stdin."""
+    text = _read_input(path)
+    if text.lstrip().startswith(("{", "[")):
+        return _facts_from_json(path, text)
+    from gpusetup.facts.paste import read_paste
+
+    return read_paste(text, f"--facts {path}")
+
+
+def _read_input(path: str) -> str:
+    import sys
+
+    hint = "give the output of gpusetup doctor --json, collect_env or nvidia-smi"
+    where = f"--facts {path}"
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise UsageError(f"{where}: larger than {MAX_INPUT_BYTES // 2**20} MiB", hint)
+    else:
+        data = read_bytes_file(path, where, hint)
+    if data.lstrip().startswith((b"{", b"[")):  # a report: strict UTF-8, as it was written
+        return decode_utf8(data, where, hint)
+    return data.decode("utf-8", errors="replace")  # a paste: a stray byte must not hide the rest
+
+
+def _facts_from_json(path: str, text: str) -> Facts:
+    import json
+
+    hint = "give the output of gpusetup doctor --json"
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"--facts {path}: not JSON (nested too deeply)", hint) from None
+    except ValueError as err:
+        raise UsageError(f"--facts {path}: not JSON ({err})", hint) from None
     if isinstance(data, dict) and data.get("schema") == DOCTOR_SCHEMA:
         data = data.get("facts")
     if not isinstance(data, dict) or data.get("schema") != FACTS_SCHEMA:
         raise UsageError(
             f"--facts {path}: not a gpusetup doctor report (schema {DOCTOR_SCHEMA} or {FACTS_SCHEMA})",
-            "give the output of gpusetup doctor --json",
+            hint,
         )
     try:
         return from_jsonable(Facts, data, "facts")
     except UsageError as err:
-        raise UsageError(
-            f"--facts {path}: {err.message}", "give the output of gpusetup doctor --json"
-        ) from None
+        raise UsageError(f"--facts {path}: {err.message}", hint) from None

@@ -11,7 +11,10 @@ import time
 import warnings
 
 MARKER = "GPUSETUP-PROBE:"
-CUDA_LIBS = ("libcuda", "libcudart", "libcublas", "libcudnn", "libnccl", "libnvJitLink")
+CUDA_LIBS = (
+    "libcuda", "libcudart", "libcublas", "libcudnn", "libnccl", "libnvJitLink",
+    "libcusparse", "libnvrtc", "libcufft", "libcusolver", "libcurand", "libcupti",
+)  # fmt: skip
 FAMILY = ("torch", "pytorch", "torchvision", "torchaudio", "triton", "pytorch-triton")
 
 
@@ -197,6 +200,18 @@ def _cuda_state(torch, out):
         except Exception as err:
             out["init_error"] = "%s: %s" % (type(err).__name__, err)
     out["init_warnings"] = [str(w.message) for w in caught]
+    _driver_api(out)
+
+
+def _driver_api(out):
+    """The driver API version torch found ("found version 11040"), from its own warning or error."""
+    import re
+
+    for text in [out.get("init_error", "")] + out["init_warnings"]:
+        match = re.search(r"found version (\d{4,5})", text or "")
+        if match:
+            out["driver_api_version"] = int(match.group(1))
+            return
 
 
 def _device(torch, index):
@@ -237,7 +252,12 @@ def _torch_facts(torch, out):
     _read(out, "hip_build", lambda: getattr(torch.version, "hip", None))
     _read(out, "arch_list", lambda: _arch_list(torch))
     cudnn = lambda: torch.backends.cudnn  # noqa: E731
-    _read(out, "cudnn_version", lambda: cudnn().version())
+    if not _read(out, "cudnn_version", lambda: cudnn().version()):
+        # the whole text: "cuDNN version incompatibility: PyTorch was compiled against (8, 3, 2) ..."
+        try:
+            cudnn().version()
+        except Exception as err:
+            out["cudnn_error"] = "%s: %s" % (type(err).__name__, err)
     _read(out, "cudnn_available", lambda: bool(cudnn().is_available()))
     _read(out, "cudnn_enabled", lambda: bool(cudnn().enabled))
     if out.get("cuda_build"):

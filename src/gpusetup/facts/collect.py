@@ -10,6 +10,7 @@ from gpusetup.facts.host import collect_host
 from gpusetup.facts.model import Facts, TorchFacts
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, PendingProbe
+from gpusetup.facts.services import collect_services
 from gpusetup.facts.target import Target
 from gpusetup.facts.toolkit import collect_toolkit
 
@@ -27,6 +28,7 @@ def collect_facts(
     try:
         driver, gpus = collect_nvml(nvml_lib)
         host, toolkit = collect_host(), collect_toolkit()
+        collect_services(host)
     except BaseException:
         if probe is not None:
             probe.cancel()

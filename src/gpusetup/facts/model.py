@@ -6,10 +6,66 @@ named, with the reason, in that GPU's `unsupported` map. Nothing here judges a v
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+# Schema rules: a new field always has a default, so files of an older gpusetup.facts/1 still load;
+# renaming or removing a field, or changing what a field means, bumps the number.
 FACTS_SCHEMA = "gpusetup.facts/1"
+
+
+class InputKind(str, enum.Enum):
+    """What doctor read its facts from."""
+
+    DOCTOR = "doctor"  # collected by gpusetup itself (or replayed from doctor --json)
+    COLLECT_ENV = "collect-env"  # a pasted python -m torch.utils.collect_env
+    NVIDIA_SMI = "nvidia-smi"  # a pasted nvidia-smi table
+    NVIDIA_SMI_Q = "nvidia-smi-q"  # a pasted nvidia-smi -q
+
+
+class Unstated(str, enum.Enum):
+    """An area of facts a pasted report does not state: unknown, never assumed healthy."""
+
+    TORCH = "torch"  # the torch stack of the interpreter
+    DRIVER = "driver"  # driver version and the CUDA it supports
+    GPU_HEALTH = "gpu-health"  # ECC, retired pages, remapped rows, clocks, PCIe, power, fabric
+    GPU_ARCH = "gpu-arch"  # compute capability of each GPU
+    HOST = "host"  # container, WSL, kernel modules, environment variables
+    LIBRARIES = "libraries"  # LD_LIBRARY_PATH and the CUDA libraries torch loaded
+    TOOLKIT = "toolkit"  # CUDA toolkit on disk (nvcc, CUDA_HOME)
+    PACKAGES = "packages"  # torch-family and nvidia-* packages installed
+
+
+@dataclass
+class InputFacts:
+    """Where the facts came from, what the input did not state, and what of it was not read."""
+
+    kinds: List[str] = field(default_factory=lambda: [InputKind.DOCTOR.value])
+    unstated: List[str] = field(default_factory=list)  # Unstated values
+    skipped: List[str] = field(default_factory=list)  # parts of the input that were not read
+
+    def __post_init__(self) -> None:
+        known_kinds, known_areas = {k.value for k in InputKind}, {u.value for u in Unstated}
+        for kind in self.kinds:
+            if kind not in known_kinds:
+                raise ValueError(f"kinds: unknown input kind {kind!r}")
+        for area in self.unstated:
+            if area not in known_areas:
+                raise ValueError(f"unstated: unknown area {area!r}")
+
+    @property
+    def pasted(self) -> bool:
+        return self.kinds != [InputKind.DOCTOR.value]
+
+
+@dataclass
+class FabricManagerFacts:
+    """The NVSwitch fabric manager service: systemd state, its version, its last error."""
+
+    unit_state: Optional[str] = None  # systemd ActiveState (active, failed, inactive); None: unread
+    version: Optional[str] = None  # nv-fabricmanager --version
+    log_error: str = ""  # the last error line of its log, where readable
 
 
 @dataclass
@@ -40,6 +96,8 @@ class HostFacts:
     nvswitch_count: int = 0  # NVSwitch PCI functions (HGX/DGX): fabric manager needed
     secure_boot: Optional[bool] = None  # UEFI Secure Boot state (unsigned modules will not load)
     env: Dict[str, str] = field(default_factory=dict)  # the environment variables that matter
+    fabric_manager: FabricManagerFacts = field(default_factory=FabricManagerFacts)
+    container_toolkit_version: Optional[str] = None  # nvidia-container-cli / nvidia-ctk --version
 
 
 @dataclass
@@ -47,7 +105,8 @@ class DriverFacts:
     """What NVML says about the driver, or why NVML could not start."""
 
     nvml: str = "ok"  # ok, library-not-found, driver-not-loaded, version-mismatch, no-permission,
-    # gpu-lost, function-not-found, unknown, not-installed (nvidia-ml-py missing)
+    # gpu-lost, function-not-found, unknown, not-installed (nvidia-ml-py missing),
+    # not-collected (a pasted report that does not show whether NVML works)
     nvml_error: str = ""
     version: Optional[str] = None  # 535.104.05
     cuda_version: Optional[str] = None  # the newest CUDA the driver supports: 12.2
@@ -212,6 +271,8 @@ class TorchFacts:
     cudnn_version: Optional[int] = None
     cudnn_available: Optional[bool] = None
     cudnn_enabled: Optional[bool] = None
+    cudnn_error: str = ""  # what torch.backends.cudnn raised ("cuDNN version incompatibility ...")
+    driver_api_version: Optional[int] = None  # the CUDA driver API torch found: 11040 = 11.4
     nccl_version: Optional[str] = None
     arch_list: List[str] = field(default_factory=list)
     cuda_available: Optional[bool] = None
@@ -256,3 +317,4 @@ class Facts:
     gpus: List[GpuFacts] = field(default_factory=list)
     toolkit: ToolkitFacts = field(default_factory=ToolkitFacts)
     torch: TorchFacts = field(default_factory=lambda: TorchFacts(status="not-run"))
+    input: InputFacts = field(default_factory=InputFacts)

@@ -149,7 +149,19 @@ def _expect(ok: bool, path: str, what: str, data: Any) -> None:
 
 
 def read_text_file(path: str, where: str, hint: str = "", limit: int = MAX_INPUT_BYTES) -> str:
-    """A user-given file's UTF-8 text. Only a regular file is opened (a FIFO would block, a link to
+    """A user-given file's UTF-8 text (read_bytes_file's rules); not UTF-8 is a UsageError too."""
+    return decode_utf8(read_bytes_file(path, where, hint, limit), where, hint)
+
+
+def decode_utf8(data: bytes, where: str, hint: str = "") -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{where}: not UTF-8 text (byte {err.start})", hint) from None
+
+
+def read_bytes_file(path: str, where: str, hint: str = "", limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A user-given file's bytes. Only a regular file is opened (a FIFO would block, a link to
     /dev/zero would never end), never more than limit bytes are read, and every problem is a
     one-line UsageError."""
     try:
@@ -173,10 +185,7 @@ def read_text_file(path: str, where: str, hint: str = "", limit: int = MAX_INPUT
         raise UsageError(f"{where}: cannot read: {err.strerror}", hint) from None
     if len(data) > limit:
         raise UsageError(f"{where}: larger than {limit // 2**20} MiB", hint)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise UsageError(f"{where}: not UTF-8 text (byte {err.start})", hint) from None
+    return data
 
 
 def _kind(mode: int) -> str:

@@ -10,6 +10,7 @@ import yaml
 
 from gpusetup.errors import ProfileError, UsageError
 from gpusetup.plumbing.codec import ShapeError, from_jsonable, read_text_file
+from gpusetup.profiles.known_broken import KnownBrokenFile
 from gpusetup.profiles.model import (
     PROFILE_SCHEMA,
     CudaFile,
@@ -27,6 +28,7 @@ _KINDS: Dict[str, Type[Any]] = {
     "torch": TorchFile,
     "stacks": StacksFile,
     "gpus": GpusFile,
+    "known_broken": KnownBrokenFile,
 }
 
 
@@ -110,6 +112,8 @@ def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:
             profiles.releases[str(release.version)] = release
     elif kind == "gpus":
         profiles.gpus = content
+    elif kind == "known_broken":
+        profiles.known_broken.extend(content.builds)
     elif kind == "stacks":
         for stack in content.stacks:
             profiles.stacks[stack.name] = stack

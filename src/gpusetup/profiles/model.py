@@ -15,6 +15,7 @@ from gpusetup.profiles.companions import (
     CondaForge,
     check_requires_python,
 )
+from gpusetup.profiles.known_broken import BrokenBuild
 from gpusetup.versions import CudaVersion, DriverVersion
 
 PROFILE_SCHEMA = "gpusetup.profiles/1"
@@ -213,7 +214,7 @@ class NumpyRule:
     def torch_needs_numpy1(self, torch_version: str) -> bool:
         try:
             return Version(torch_version.split("+")[0]) < Version(self.numpy2_from)
-        except InvalidVersion:
+        except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
             return False
 
 
@@ -365,6 +366,7 @@ class Profiles:
     gpus: Optional[GpusFile] = None
     # torchvision/torchaudio -> version -> what its metadata declares
     companion_releases: Dict[str, Dict[str, CompanionRelease]] = field(default_factory=dict)
+    known_broken: List[BrokenBuild] = field(default_factory=list)
     files: List[str] = field(default_factory=list)
 
     def gpu_model(self, device_name: str) -> Optional[GpuModel]:

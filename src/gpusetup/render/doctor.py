@@ -25,12 +25,17 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     console.print(
         Text("gpusetup doctor", style="bold") + Text(f"  {_system_line(facts)}", style="dim")
     )
+    if facts.input.pasted:
+        console.print(_input_line(facts))
     console.print(_driver_line(facts))
     if facts.gpus:
         probed = facts.torch.status == "ok" and bool(facts.torch.devices)
         console.print(_gpu_table(facts.gpus, facts.torch.cuda_index_by_bus(), probed))
-    console.print(_toolkit_line(facts))
-    console.print(_torch_line(facts.torch))
+    if "toolkit" in facts.input.unstated:
+        console.print(Text("Toolkit: not in the report", style="dim"))
+    else:
+        console.print(_toolkit_line(facts))
+    console.print(_torch_line(facts.torch, facts.input.pasted))
     target = _target_line(facts.torch)
     if target is not None:
         console.print(target, soft_wrap=True)  # a path to paste: never a newline inside it
@@ -65,10 +70,23 @@ def _system_line(facts: Facts) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _input_line(facts: Facts) -> Text:
+    """Which kinds of report were read, and what of the paste was not."""
+    text = Text("Read: " + " + ".join(facts.input.kinds) + " paste", style="bold")
+    if facts.input.unstated:
+        text += Text(" · not stated: " + ", ".join(facts.input.unstated), style="dim")
+    for note in facts.input.skipped:
+        text += Text(f"\n  skipped: {note}", style="yellow")
+    return text
+
+
 def _driver_line(facts: Facts) -> Text:
     driver = facts.driver
+    if driver.nvml == "not-collected":
+        version = f"Driver {driver.version}" if driver.version else "Driver: not in the report"
+        return Text(version, style="" if driver.version else "dim")
     if driver.nvml == "ok":
-        text = f"Driver {driver.version} · supports CUDA ≤ {driver.cuda_version} · {len(facts.gpus)} GPU(s)"
+        text = f"Driver {driver.version} · supports CUDA ≤ {driver.cuda_version or '?'} · {len(facts.gpus)} GPU(s)"
         return Text(text)
     module = facts.host.proc_driver_version or facts.host.nvidia_module_version
     extra = f" (kernel module {module})" if module else ""
@@ -102,7 +120,11 @@ def _gpu_table(gpus: List[GpuFacts], cuda_index: Dict[str, int], probed: bool) -
             continue
         memory = f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}"
         power = f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}"
-        pcie = f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+        pcie = (
+            f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+            if gpu.pcie_gen_current is not None or gpu.pcie_width_current is not None
+            else "n/a"
+        )
         ecc = _flag(gpu.ecc_enabled)
         cuda = str(cuda_index.get(gpu.pci_bus_id.upper(), "-")) if probed else ""
         table.add_row(
@@ -133,9 +155,11 @@ def _toolkit_line(facts: Facts) -> Text:
     return Text(f"Toolkit: nvcc {nvcc} · CUDA_HOME {home} · system cuDNN {cudnn}")
 
 
-def _torch_line(torch: TorchFacts) -> Text:
+def _torch_line(torch: TorchFacts, pasted: bool = False) -> Text:
     if torch.status == "not-run":
-        return Text("Torch: not probed (--no-probe)", style="dim")
+        return Text(
+            "Torch: " + ("not in the report" if pasted else "not probed (--no-probe)"), style="dim"
+        )
     if torch.status != "ok":
         return Text(
             f"Torch ({torch.python}): {torch.status} {torch.error[:100]}".rstrip(), style="red"

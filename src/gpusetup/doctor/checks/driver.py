@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterator
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
+from gpusetup.facts.model import Unstated
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -156,13 +157,24 @@ def nvml_failures(ctx: Context) -> Iterator[Finding]:
             kernel_module=host.proc_driver_version or host.nvidia_module_version or "unknown",
             nvml_library=driver.nvml_library or "unknown",
         )
+        fix = (
+            "The driver was upgraded while the old kernel module is still loaded: "
+            + _RELOAD_MODULES
+        )
+        if host.container:
+            fix = (
+                "Inside a container: the host's kernel module and the libnvidia-ml the container sees "
+                "differ. If the image installs its own driver libraries (dpkg -l | grep -E "
+                "'libnvidia-(compute|ml)'), remove them from the image and let the NVIDIA container "
+                "toolkit mount the host's; otherwise the host was upgraded without a reboot: on the "
+                "host, " + _RELOAD_MODULES + ", then restart the container"
+            )
         yield Finding(
             "nvml-version-mismatch",
             ERROR,
             "Failed to initialize NVML: Driver/library version mismatch",
-            "The driver was upgraded while the old kernel module is still loaded: "
-            + _RELOAD_MODULES,
-            evidence,
+            fix,
+            {**evidence, "container": host.container or None},
         )
     elif driver.nvml == "no-permission":
         yield Finding(
@@ -212,7 +224,7 @@ def wsl(ctx: Context) -> Iterator[Finding]:
             "WSL2 gets the driver from Windows; install only the WSL-Ubuntu CUDA toolkit package",
             {"files": host.linux_driver_in_wsl},
         )
-    if not host.wsl_libcuda:
+    if not host.wsl_libcuda and ctx.stated(Unstated.HOST):
         yield Finding(
             "wsl-libcuda-missing",
             ERROR,

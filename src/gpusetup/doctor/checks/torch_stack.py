@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from typing import Iterator
+from typing import Iterator, List
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
+from gpusetup.facts.model import Distribution, TorchFacts
 from gpusetup.rules.pytorch import build_supports_device, rules_for, visible_nvml_indices
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -99,8 +100,9 @@ def driver_vs_build(ctx: Context) -> Iterator[Finding]:
         "driver_cuda": str(driver_cuda) if driver_cuda else None,
     }
     hard = (driver is not None and floor is not None and driver < floor) or (
-        driver_cuda is not None and driver_cuda.major < build.major
-    )
+        driver_cuda is not None
+        and (driver_cuda.major < build.major or (build.major < 11 and driver_cuda < build))
+    )  # minor-version compatibility starts with CUDA 11: a 10.x build needs its own driver
     if hard:
         yield Finding(
             "driver-too-old-for-torch",
@@ -164,9 +166,13 @@ def cuda_init(ctx: Context) -> Iterator[Finding]:
             "sudo modprobe nvidia_uvm (or reboot)"
         )
     elif "802" in message or "not yet initialized" in message:
-        fix = "Start the NVSwitch fabric manager: sudo systemctl enable --now nvidia-fabricmanager"
+        fix = (
+            "The NVSwitch fabric manager is not running: it must be installed at exactly the driver's "
+            "version (see fabric-manager-version-mismatch), then: sudo systemctl enable --now "
+            "nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
+        )
     elif "804" in message or "forward compatibility" in message:
-        fix = "Remove the cuda-compat directory from LD_LIBRARY_PATH (see cuda-compat-libs)"
+        fix = "A forward-compatibility libcuda on a GPU that does not support it: see cuda-compat-libs"
     yield Finding(
         "cuda-init-failed",
         ERROR,
@@ -237,10 +243,30 @@ def cudnn_mix(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _installs(copies: List[Distribution], torch: TorchFacts) -> List[Distribution]:
+    """One entry per installation: conda's pytorch package ships torch's own metadata in the env.
+
+    conda-forge builds it with `pip install . --no-deps` into the prefix (pytorch-cpu-feedstock
+    recipe/build_pytorch.sh), so the package holds torch-<v>.dist-info; the pytorch channel's
+    packages hold torch-<v>-pyX.Y.egg-info. Both are seen beside conda-meta/pytorch-<v>-*.json.
+    """
+    conda = {d.version for d in copies if d.name == "pytorch" and d.installer == "conda"}
+    prefix = os.path.realpath(torch.sys_prefix) if torch.sys_prefix else ""
+    return [
+        d
+        for d in copies
+        if not (
+            d.name == "torch"
+            and d.version.split("+")[0] in conda
+            and (not d.location or not prefix or os.path.realpath(d.location).startswith(prefix))
+        )
+    ]
+
+
 @check(multiple_torch_installs="more than one torch is installed where the interpreter can see it")
 def multiple(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
-    copies = [d for d in torch.distributions if d.name in ("torch", "pytorch")]
+    copies = _installs([d for d in torch.distributions if d.name in ("torch", "pytorch")], torch)
     outside = bool(
         torch.location
         and torch.sys_prefix
@@ -250,7 +276,7 @@ def multiple(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             "multiple-torch-installs",
             WARNING,
-            f"{len(copies)} torch installations are visible; the one imported is {torch.location}",
+            f"{len(copies)} torch installations are visible; the one imported is {torch.location or 'not known'}",
             "Keep one: remove the others (user site: python -m pip uninstall torch with PYTHONNOUSERSITE "
             "unset; conda: conda remove pytorch) and use one package manager per environment",
             {
@@ -279,7 +305,9 @@ def visible_devices(ctx: Context) -> Iterator[Finding]:
             ERROR,
             f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU: 'No CUDA GPUs are available'"
             + (f" ({result.problem})" if result.problem else ""),
-            "unset CUDA_VISIBLE_DEVICES   (or list valid GPUs, by UUID from nvidia-smi -L for stability)",
+            "unset CUDA_VISIBLE_DEVICES in the shell, or, where the script sets it "
+            "(os.environ['CUDA_VISIBLE_DEVICES'] = ...), change that line to valid GPUs (by UUID from "
+            "nvidia-smi -L for stability) before torch initialises CUDA",
             evidence,
         )
     elif result.problem:

@@ -1,0 +1,126 @@
+"""Containers that cannot reach CUDA: capabilities without compute, a forward-compat libcuda on GeForce."""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
+from gpusetup.facts.model import GpuFacts
+from gpusetup.versions import CudaVersion, optional_cuda
+
+# Forward compatibility (cuda-compat) runs only on datacenter GPUs; NVIDIA's CUDA compatibility guide.
+_UNSUPPORTED_BRANDS = ("geforce", "titan", "quadro", "nvidia rtx", "rtx", "nvs")
+_DATACENTER_NAMES = ("tesla", "a100", "a30", "a10", "a16", "a2 ", "a40", "h100", "h200", "h800",
+                     "b200", "b300", "gb200", "gh200", "l4", "l40", "v100", "t4", "p100", "k80")  # fmt: skip
+
+
+def _no_forward_compat(gpu: GpuFacts) -> bool:
+    """A GeForce or workstation card (by NVML's brand, else by its name)."""
+    brand = (gpu.brand or "").lower()
+    if brand:
+        return brand.startswith(_UNSUPPORTED_BRANDS)
+    name = gpu.name.lower().replace("nvidia ", "")
+    if any(name.startswith(dc) or f" {dc}" in f" {name}" for dc in _DATACENTER_NAMES):
+        return False
+    return name.startswith(("geforce", "titan", "quadro", "rtx"))
+
+
+def _capabilities(ctx: Context) -> Optional[List[str]]:
+    value = ctx.facts.host.env.get("NVIDIA_DRIVER_CAPABILITIES")
+    return None if value is None else [c.strip().lower() for c in value.split(",") if c.strip()]
+
+
+@check(
+    driver_capabilities_no_compute="a container whose NVIDIA_DRIVER_CAPABILITIES leaves out compute (no libcuda)"
+)
+def driver_capabilities(ctx: Context) -> Iterator[Finding]:
+    host, torch = ctx.facts.host, ctx.facts.torch
+    caps = _capabilities(ctx)
+    no_driver = (
+        "found no nvidia driver" in (torch.init_error + " ".join(torch.init_warnings)).lower()
+    )
+    if caps is not None and ("compute" in caps or "all" in caps):
+        return
+    if caps is None and not (host.container and host.nvidia_visible_devices and no_driver):
+        return  # unset: the runtime's default ("utility") only matters where libcuda is missing
+    yield Finding(
+        "driver-capabilities-no-compute",
+        Severity.ERROR,
+        f"NVIDIA_DRIVER_CAPABILITIES={','.join(caps) if caps is not None else '(unset: utility)'} leaves "
+        "out compute: nvidia-smi works but libcuda is not mounted, so torch says 'Found no NVIDIA driver'",
+        "Start the container with compute: docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility "
+        "...   (compose: environment: NVIDIA_DRIVER_CAPABILITIES=compute,utility; or ENV in the image's Dockerfile)",
+        {
+            "NVIDIA_DRIVER_CAPABILITIES": host.env.get("NVIDIA_DRIVER_CAPABILITIES"),
+            "NVIDIA_VISIBLE_DEVICES": host.nvidia_visible_devices,
+            "container": host.container or None,
+            "torch_error": torch.init_error or None,
+        },
+    )
+
+
+def _compat_paths(ctx: Context) -> List[str]:
+    """Where the facts show the compat libcuda: the library torch loaded, or LD_LIBRARY_PATH dirs."""
+    paths = [
+        lib.path
+        for lib in ctx.facts.torch.loaded_libraries
+        if lib.name == "libcuda" and "compat" in lib.path
+    ]
+    paths += [
+        d.path
+        for d in ctx.facts.toolkit.ld_library_path
+        if "compat" in d.path and any(n.startswith("libcuda.") for n in d.libraries)
+    ]
+    return sorted(set(paths))
+
+
+@check()
+def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
+    """cuda-compat-libs where no compat directory is on the library path but NVML shows its effect."""
+    driver = ctx.driver_version
+    nvml_cuda = optional_cuda(ctx.facts.driver.cuda_version)
+    native: Optional[CudaVersion] = (
+        ctx.profiles.max_cuda_for_driver(driver, ctx.os_name) if driver is not None else None
+    )
+    error_804 = any(
+        "804" in m or "forward compatibility" in m
+        for m in [ctx.facts.torch.init_error, *ctx.facts.torch.init_warnings]
+    )
+    consumer = [g for g in ctx.gpus if _no_forward_compat(g)]
+    above = nvml_cuda is not None and native is not None and nvml_cuda > native
+    if not consumer or not (above or error_804) or _listed_by_library_check(ctx):
+        return
+    paths = _compat_paths(ctx)
+    where = (
+        f"drop {':'.join(paths)} from the library path"
+        if paths
+        else "in the container, find it with: ldconfig -p | grep libcuda.so   (an image's "
+        "/usr/local/cuda/compat; the NVIDIA container toolkit mounts it over the host's libcuda)"
+    )
+    yield Finding(
+        "cuda-compat-libs",
+        Severity.ERROR,
+        f"A forward-compatibility libcuda is in use on {consumer[0].name or 'a GeForce/workstation GPU'}, "
+        "which does not support it: CUDA error 804 'forward compatibility was attempted on non supported HW'",
+        f"Upgrade the host driver to one that supports CUDA {nvml_cuda or 'the image CUDA'} natively, or "
+        f"use an image built for CUDA <= {native or 'the driver CUDA'}; or {where}",
+        {
+            "driver": str(driver) if driver else None,
+            "driver_native_cuda": str(native) if native else None,
+            "nvml_cuda": str(nvml_cuda) if nvml_cuda else None,
+            "gpu": consumer[0].name,
+            "compat_paths": paths,
+            "error_804": error_804,
+        },
+    )
+
+
+def _listed_by_library_check(ctx: Context) -> bool:
+    """torch_stack's cuda-compat-libs already fires when a compat dir is on LD_LIBRARY_PATH."""
+    dirs = ctx.facts.toolkit.ld_library_path
+    loaded = ctx.facts.torch.loaded_libraries
+    return any(
+        "compat" in d.path and any(n.startswith("libcuda.") for n in d.libraries) for d in dirs
+    ) or any(lib.name == "libcuda" and "/compat/" in lib.path for lib in loaded)

@@ -1,0 +1,72 @@
+"""What a pasted report leaves unknown: the checks that could not run, and what to collect for them."""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, Tuple
+
+from gpusetup.doctor.context import Context
+from gpusetup.doctor.finding import Finding, Severity
+from gpusetup.doctor.registry import check
+from gpusetup.facts.model import Unstated
+
+# area -> (what it is, the checks that need it, the command that collects it)
+NEEDS: Dict[Unstated, Tuple[str, Tuple[str, ...], str]] = {
+    Unstated.TORCH: (
+        "the torch stack",
+        ("torch-cpu-build", "driver-too-old-for-torch", "arch-not-in-build", "cuda-init-failed",
+         "known-broken-build", "nvidia-wheels-missing"),
+        "python -m torch.utils.collect_env",
+    ),
+    Unstated.DRIVER: (
+        "the driver and the CUDA it supports",
+        ("driver-too-old-for-torch", "cuda-compat-libs", "nvml-version-mismatch"),
+        "nvidia-smi",
+    ),
+    Unstated.GPU_ARCH: (
+        "each GPU's compute capability",
+        ("arch-not-in-build",),
+        "nvidia-smi --query-gpu=index,name,compute_cap --format=csv",
+    ),
+    Unstated.GPU_HEALTH: (
+        "GPU health (ECC, remapped rows, clocks, PCIe, fabric)",
+        ("ecc-errors", "row-remap-pending", "gpu-throttled", "pcie-link-degraded", "fabric-manager-inactive"),
+        "nvidia-smi -q",
+    ),
+    Unstated.HOST: (
+        "the host (container, WSL, kernel modules, environment variables)",
+        ("container-no-gpu-runtime", "driver-capabilities-no-compute", "cuda-visible-devices",
+         "nouveau-loaded", "wsl-driver-inside"),
+        "gpusetup doctor --json",
+    ),
+    Unstated.LIBRARIES: (
+        "LD_LIBRARY_PATH and the CUDA libraries torch loaded",
+        ("ld-library-path-shadowing", "cuda-compat-libs", "cudnn-version-mix", "cudnn-load-failed"),
+        "gpusetup doctor --json",
+    ),
+    Unstated.TOOLKIT: (
+        "the CUDA toolkit on disk",
+        ("toolkit-torch-mismatch", "toolkit-newer-than-driver", "cuda-home-missing"),
+        "nvcc --version; echo $CUDA_HOME",
+    ),
+    Unstated.PACKAGES: (
+        "the installed packages",
+        ("torchvision-mismatch", "multiple-torch-installs", "nvidia-wheels-missing"),
+        "python -m pip list",
+    ),
+}  # fmt: skip
+
+
+@check(not_in_report="a pasted report does not state facts some checks need")
+def unstated(ctx: Context) -> Iterator[Finding]:
+    facts = ctx.facts
+    if not facts.input.pasted:
+        return
+    for value in facts.input.unstated:
+        what, needed_by, command = NEEDS[Unstated(value)]
+        yield Finding(
+            "not-in-report",
+            Severity.INFO,
+            f"Not in this report: {what}; unchecked: {', '.join(needed_by)}",
+            f"Collect it: {command}",
+            {"area": value, "checks": list(needed_by), "input": facts.input.kinds},
+        )

@@ -1,0 +1,72 @@
+"""Read what people paste into bug reports (collect_env, nvidia-smi, nvidia-smi -q) into facts.
+
+Each format is recognised by its content, and a paste may hold several. Whatever the paste does not
+state stays unknown (None, or named in facts.input.unstated), never a healthy default.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import List, Set
+
+from gpusetup.errors import UsageError
+from gpusetup.facts.model import Facts, InputFacts, TorchFacts, Unstated
+from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_q
+from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
+from gpusetup.facts.paste.reading import Reading
+from gpusetup.facts.paste.signals import read_signals
+
+FORMATS = (
+    "a gpusetup doctor --json report, python -m torch.utils.collect_env, nvidia-smi, nvidia-smi -q"
+)
+_MAX_SKIPPED_NOTES = 3
+
+
+def read_paste(text: str, name: str = "the input") -> Facts:
+    """Facts from a pasted report; a text of none of the formats is a UsageError naming them."""
+    lines = clean_lines(text)
+    facts = Facts(collected_at="", torch=TorchFacts(status="not-run"))
+    facts.driver.nvml = "not-collected"
+    readings: List[Reading] = []
+    used: Set[int] = set()
+    # nvidia-smi first: a collect_env paste often carries a table, and its lines are not fields.
+    for module in (nvidia_smi_q, nvidia_smi, collect_env):
+        remaining = [line for line in lines if line.number not in used]
+        if module.looks_like(remaining):
+            reading = module.read(remaining, facts)
+            if reading.found:
+                readings.append(reading)
+                used |= reading.used
+    if not readings:
+        raise UsageError(
+            f"{name}: not a report doctor can read (it reads {FORMATS})",
+            "paste the whole output of one of these commands",
+        )
+    used |= read_signals([line for line in lines if line.number not in used], facts.torch)
+    facts.input = _input(readings, lines, used)
+    facts.gpusetup_version = ""
+    facts.collected_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return facts
+
+
+def _input(readings: List[Reading], lines: List[Line], used: Set[int]) -> InputFacts:
+    kinds = [r.kind.value for r in readings]
+    unstated: Set[Unstated] = set.intersection(*(r.unstated for r in readings))
+    skipped = [note for r in readings for note in r.missing]
+    unread = [line.number for line in lines if line.number not in used and line.text.strip()]
+    if unread:
+        sample = next(line.text.strip() for line in lines if line.number == unread[0])
+        skipped.append(
+            f"{len(unread)} line(s) not read (lines {_short(describe_lines(unread))}), "
+            f"first: {sample[:80]!r}"
+        )
+    return InputFacts(
+        kinds=kinds,
+        unstated=sorted(u.value for u in unstated),
+        skipped=skipped[: _MAX_SKIPPED_NOTES + 4],
+    )
+
+
+def _short(spans: str) -> str:
+    parts = spans.split(", ")
+    return spans if len(parts) <= 6 else ", ".join(parts[:6]) + ", ..."
