@@ -55,4 +55,4 @@ def all_ids() -> Dict[str, str]:
 
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
-    from gpusetup.checks import driver, health, toolkit, torch_stack  # noqa: F401
+    from gpusetup.checks import driver, health, pytorch2, toolkit, torch_stack  # noqa: F401
