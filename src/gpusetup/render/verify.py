@@ -64,6 +64,16 @@ def size_text(size: Dict[str, Any]) -> str:
     if "m" in size:
         m, n, k = size["m"], size["n"], size["k"]
         shape = f"{m}^3" if m == n == k else f"{m}x{n}x{k}"
+    elif "backend" in size:  # attention: the SDPA backend, batch x heads x seq x head dim
+        shape = (
+            f"{size['backend']} {size['batch']}x{size['heads']}x{size['seq']}x{size['head_dim']}"
+        )
+    elif "layers" in size:  # train-step
+        shape = f"{size['layers']}L d{size['d_model']} s{size['seq']} b{size['batch']}"
+    elif "rows" in size:  # compile
+        shape = f"{size['rows']}x{size['width']}" + (
+            f", cold {size['compile_seconds']:.1f} s" if "compile_seconds" in size else ""
+        )
     elif "batch" in size:
         shape = f"{size['batch']}x{size['channels']}x{size['height']}x{size['width']}"
     elif "bytes" in size:
