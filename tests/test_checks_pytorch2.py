@@ -335,3 +335,19 @@ def test_cache_dir_on_unwritable_path_is_found_by_the_probe(
     assert torch.compile is not None
     inductor = next(c for c in torch.compile.caches if c.kind == "inductor")
     assert inductor.via == "TORCHINDUCTOR_CACHE_DIR" and inductor.writable is False
+
+
+def test_compile_facts_replay_through_doctor_facts(ready: Facts, tmp_path: Path) -> None:
+    from gpusetup.cli import app
+    from gpusetup.facts.serial import to_jsonable
+    from tests.conftest import make_runner
+
+    _no_cxx(ready)
+    saved = tmp_path / "facts.json"
+    saved.write_text(json.dumps(to_jsonable(ready)))
+    runner = make_runner()
+    shown = runner.invoke(app, ["doctor", "--facts", str(saved)])
+    assert shown.exit_code == 1 and "torch.compile: C++ g++ (does not run)" in shown.stdout
+    report = json.loads(runner.invoke(app, ["doctor", "--facts", str(saved), "--json"]).stdout)
+    assert report["facts"]["torch"]["compile"]["inductor_cxx"]["runs"] is False
+    assert "inductor-no-compiler" in {f["id"] for f in report["findings"]}
