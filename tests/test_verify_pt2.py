@@ -145,7 +145,7 @@ def test_cpu_verify_has_compile_attention_and_train_step_rows(tmp_path: Path) ->
     (compiled,) = rows["compile"]
     assert compiled["ok"] and compiled["value"] > 0 and compiled["unit"] == "x eager"
     assert compiled["size"]["compile_seconds"] > 0 and compiled["size"]["cache_dir"]
-    assert compiled["error_vs_fp64"] < 1e-4  # compiled vs eager, fp32
+    assert compiled["size"]["error_vs_eager"] < 1e-4  # fp32: the same sums in another order
     backends = {r["size"]["backend"]: r for r in rows["attention"]}
     assert set(backends) == {"flash", "mem-efficient", "cudnn", "math"}
     assert backends["math"]["ok"] and backends["math"]["value"] > 0

@@ -159,7 +159,7 @@ def _compile(bench, config):
     eager_s, _ = bench.timed(eager)
     compiled_s, iters = bench.timed(compiled)
     size.update(eager_ms=round(eager_s * 1e3, 4), compiled_ms=round(compiled_s * 1e3, 4))
-    size["iters"] = iters
+    size["iters"], size["error_vs_eager"] = iters, error
     problems = []
     if error > COMPILE_TOLERANCE[dtype]:
         problems.append(
@@ -172,9 +172,8 @@ def _compile(bench, config):
         "x eager",
         size,
         ok=not problems,
-        reason="; ".join(problems) or "cold compile %.1f s" % cold,
+        reason="; ".join(problems) or "%.3g vs %.3g ms eager" % (compiled_s * 1e3, eager_s * 1e3),
         seconds=time.perf_counter() - started,
-        error=error,
     )
     return
 
@@ -270,7 +269,7 @@ def _attention(bench):
     size = {"batch": batch, "heads": heads, "seq": seq, "head_dim": dim, "causal": True}
     for name, member, flag in BACKENDS:
         if not bench.cuda and name in ("mem-efficient", "cudnn"):
-            _unavailable(bench, name, dtype, size, "a CUDA kernel")
+            _unavailable(bench, name, dtype, size, "CUDA only")
             continue
         started = time.perf_counter()
         if _backend_context(torch, member, flag) is None:
@@ -342,5 +341,5 @@ def _unavailable(bench, name, dtype, size, why):
         "TFLOP/s",
         dict(size, backend=name),
         ok=True,
-        reason="%s not available: %s" % (name, why),
+        reason="not available: %s" % why,
     )
