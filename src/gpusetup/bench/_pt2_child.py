@@ -5,6 +5,7 @@ Each workload reports through the Bench it is given (bench.result / bench.timed)
 like every other verify row; what a number means is in its `size` map.
 """
 
+import contextlib
 import math
 import os
 import re
@@ -13,6 +14,7 @@ import threading
 import time
 import warnings
 
+COMPILE_LOCK = threading.Lock()
 WORKLOADS = ("attention", "train-step", "compile")  # compile last: a hung compile ends the child
 # mode -> compile (rows, width); attention (batch, heads, seq, head dim); train-step (layers, d_model,
 # heads, seq, batch, vocab, steps)
@@ -40,13 +42,16 @@ ERROR_LINE = re.compile(
 def run(bench, workload, config):
     """One workload on bench's device; every failure becomes a failed row, never an exception."""
     started = time.perf_counter()
+    compiles = workload == "compile" or (workload == "train-step" and config.get("compile_train"))
     try:
-        if workload == "compile":
-            _compile(bench, config)
-        elif workload == "attention":
-            _attention(bench)
-        elif workload == "train-step":
-            _train_step(bench, config)
+        # Dynamo is not thread-safe: device threads take turns at anything that compiles.
+        with COMPILE_LOCK if compiles else contextlib.nullcontext():
+            if workload == "compile":
+                _compile(bench, config)
+            elif workload == "attention":
+                _attention(bench)
+            elif workload == "train-step":
+                _train_step(bench, config)
     except Exception as err:
         text = "%s: %s" % (type(err).__name__, err)
         unit = "x eager" if workload == "compile" else "TFLOP/s"

@@ -68,7 +68,7 @@ def train(bench, dims, dtype, compiled, seed):
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
     device_type = "cuda" if bench.cuda else "cpu"
     amp = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(dtype)
-    scaler = torch.amp.GradScaler("cuda") if dtype == "fp16" else None
+    scaler = grad_scaler(torch) if dtype == "fp16" else None
     losses, finite, start = [], True, None
     for step in range(steps):
         if step == 1:  # the first step pays for allocation (and compilation): not timed
@@ -96,6 +96,13 @@ def train(bench, dims, dtype, compiled, seed):
         losses.append(float(loss.detach()))
     _sync(bench)
     return losses, finite, time.perf_counter() - start, params
+
+
+def grad_scaler(torch):
+    """torch.amp.GradScaler("cuda") from torch 2.3; torch.cuda.amp.GradScaler() before."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda")
+    return torch.cuda.amp.GradScaler()
 
 
 def _sync(bench):
