@@ -177,7 +177,7 @@ def _compile(bench, config):
         "x eager",
         size,
         ok=not problems,
-        reason="; ".join(problems) or "%.3g vs %.3g ms eager" % (compiled_s * 1e3, eager_s * 1e3),
+        reason="; ".join(problems) or "cold compile %.1f s" % cold,
         seconds=time.perf_counter() - started,
     )
     return
@@ -274,7 +274,7 @@ def _attention(bench):
     size = {"batch": batch, "heads": heads, "seq": seq, "head_dim": dim, "causal": True}
     for name, member, flag in BACKENDS:
         if not bench.cuda and name in ("mem-efficient", "cudnn"):
-            _unavailable(bench, name, dtype, size, "CUDA only")
+            _unavailable(bench, name, dtype, size, "CUDA-only")
             continue
         started = time.perf_counter()
         if _backend_context(torch, member, flag) is None:
@@ -346,5 +346,5 @@ def _unavailable(bench, name, dtype, size, why):
         "TFLOP/s",
         dict(size, backend=name),
         ok=True,
-        reason="not available: %s" % why,
+        reason="%s kernel" % why if why == "CUDA-only" else "not available: %s" % why,
     )
