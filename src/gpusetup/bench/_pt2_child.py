@@ -206,24 +206,7 @@ def _with_timeout(bench, fn, limit):
     worker.join(limit)
     dtype = work_dtype(bench)
     if worker.is_alive():
-        bench.result(
-            "compile",
-            dtype,
-            None,
-            "x eager",
-            {},
-            ok=False,
-            reason="torch.compile did not finish in %.0f s: ended by verify's compile timeout"
-            % limit,
-            seconds=limit,
-        )
-        emit = getattr(sys.modules.get("__main__"), "emit", None)
-        if emit is not None:  # the benchmark child's own writer: the run ends here, on purpose
-            emit("DONE", {"devices": 1, "ended_by": "compile timeout"})
-        sys.stdout.flush()
-        os._exit(
-            0
-        )  # compile runs last: nothing else of this device is lost; a hung thread stays hung
+        _hung(bench, dtype, limit)
     if "error" in box:
         err = box["error"]
         text = "%s: %s" % (type(err).__name__, err)
@@ -239,6 +222,25 @@ def _with_timeout(bench, fn, limit):
         )
         return None
     return box["seconds"], box["result"]
+
+
+def _hung(bench, dtype, limit):
+    """A compile past its limit: report it and end the run (compile runs last, so nothing is lost)."""
+    bench.result(
+        "compile",
+        dtype,
+        None,
+        "x eager",
+        {},
+        ok=False,
+        reason="torch.compile did not finish in %.0f s: ended by verify's compile timeout" % limit,
+        seconds=limit,
+    )
+    emit = getattr(sys.modules.get("__main__"), "emit", None)
+    if emit is not None:  # the benchmark child's own writer: the run ends here, on purpose
+        emit("DONE", {"devices": 1, "ended_by": "compile timeout"})
+    sys.stdout.flush()
+    os._exit(0)  # a hung compile thread cannot be stopped any other way
 
 
 # ---- attention --------------------------------------------------------------------------------
@@ -275,53 +277,58 @@ def _attention(bench):
     for name, member, flag in BACKENDS:
         if not bench.cuda and name in ("mem-efficient", "cudnn"):
             _unavailable(bench, name, dtype, size, "CUDA-only")
-            continue
-        started = time.perf_counter()
-        if _backend_context(torch, member, flag) is None:
+        elif _backend_context(torch, member, flag) is None:
             _unavailable(bench, name, dtype, size, "not in torch %s" % torch.__version__)
-            continue
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                with _backend_context(torch, member, flag):
-                    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-        except RuntimeError as err:
-            why = "; ".join(str(w.message).splitlines()[0] for w in caught[:2]) or str(err)
-            if _expected(bench, name):  # this device should have it: a real failure
-                bench.result(
-                    "attention",
-                    dtype,
-                    None,
-                    "TFLOP/s",
-                    dict(size, backend=name),
-                    ok=False,
-                    reason="%s failed: %s" % (name, first_error_line(why)),
-                    seconds=time.perf_counter() - started,
-                )
-            else:
-                _unavailable(bench, name, dtype, size, why[:200])
-            continue
-        with _backend_context(torch, member, flag):
-            seconds, iters = bench.timed(
-                lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-            )
-        error = rel_error(torch, out[:1].cpu(), reference)
-        nonfinite = int((~torch.isfinite(out)).sum())
-        problems = ["%d NaN/Inf values" % nonfinite] if nonfinite else []
-        if error > TOLERANCE[dtype]:
-            problems.append("relative error %.2e vs fp64 exceeds %.0e" % (error, TOLERANCE[dtype]))
-        bench.result(
+        else:
+            _backend(bench, (name, member, flag), (q, k, v), reference, dict(size, flops=flops))
+
+
+def _backend(bench, backend, qkv, reference, size):
+    """One SDPA backend forced on: unavailable, failed, or timed and checked against fp64."""
+    torch, (name, member, flag), dtype = bench.torch, backend, work_dtype(bench)
+    flops, started = size.pop("flops"), time.perf_counter()
+
+    def attend():
+        return torch.nn.functional.scaled_dot_product_attention(*qkv, is_causal=True)
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _backend_context(torch, member, flag):
+                out = attend()
+    except RuntimeError as err:
+        why = "; ".join(str(w.message).splitlines()[0] for w in caught[:2]) or str(err)
+        if not _expected(bench, name):
+            return _unavailable(bench, name, dtype, size, why[:200])
+        return bench.result(  # this device should have it: a real failure
             "attention",
             dtype,
-            float("%.4g" % (flops / seconds / 1e12)),
+            None,
             "TFLOP/s",
-            dict(size, backend=name, iters=iters),
-            ok=not problems,
-            reason="; ".join(problems),
+            dict(size, backend=name),
+            ok=False,
+            reason="%s failed: %s" % (name, first_error_line(why)),
             seconds=time.perf_counter() - started,
-            error=error,
-            nonfinite=nonfinite,
         )
+    with _backend_context(torch, member, flag):
+        seconds, iters = bench.timed(attend)
+    error = rel_error(torch, out[:1].cpu(), reference)
+    nonfinite = int((~torch.isfinite(out)).sum())
+    problems = ["%d NaN/Inf values" % nonfinite] if nonfinite else []
+    if error > TOLERANCE[dtype]:
+        problems.append("relative error %.2e vs fp64 exceeds %.0e" % (error, TOLERANCE[dtype]))
+    return bench.result(
+        "attention",
+        dtype,
+        float("%.4g" % (flops / seconds / 1e12)),
+        "TFLOP/s",
+        dict(size, backend=name, iters=iters),
+        ok=not problems,
+        reason="; ".join(problems),
+        seconds=time.perf_counter() - started,
+        error=error,
+        nonfinite=nonfinite,
+    )
 
 
 def _expected(bench, name):
