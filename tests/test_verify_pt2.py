@@ -114,6 +114,27 @@ def test_sizes_are_short() -> None:
     assert size_text({"rows": 64, "width": 128, "compile_seconds": 13.5}) == "64x128"
 
 
+def test_fleet_compares_attention_within_a_backend() -> None:
+    from gpusetup.fleet import Node, _slow
+
+    def node(name: str, flash: float) -> Node:
+        rows = [
+            _raw("attention", "bf16", flash, backend="flash"),
+            _raw("attention", "bf16", 100.0, backend="math"),
+        ]
+        return Node(name, results=rows)
+
+    assert _slow([node("a", 400.0), node("b", 400.0)], 0.1) == []
+    (line,) = _slow([node("a", 400.0), node("b", 400.0), node("c", 200.0)], 0.1)
+    assert line.startswith("c gpu0 (NVIDIA H100 80GB HBM3) attention flash bf16: 200")
+
+
+def test_min_tflops_with_a_compile_row_is_bad_usage() -> None:
+    result = runner.invoke(app, ["verify", "--device", "cpu", "--min-tflops", "compile=3"])
+    assert result.exit_code == 2
+    assert "WORKLOAD=TFLOPS" in result.output and "Traceback" not in result.output
+
+
 # ---- for real, on the CPU ----
 
 

@@ -189,7 +189,9 @@ def _slow(nodes: Sequence[Node], threshold: float) -> List[str]:
     for node in nodes:
         for r in node.results:
             if isinstance(r.get("value"), (int, float)) and r.get("gpu", -1) >= 0:
-                key = (str(r.get("name")), str(r.get("benchmark")), str(r.get("dtype")))
+                backend = (r.get("size") or {}).get("backend")  # attention: per SDPA backend
+                label = f"{r.get('benchmark')} {backend}" if backend else str(r.get("benchmark"))
+                key = (str(r.get("name")), label, str(r.get("dtype")))
                 groups.setdefault(key, []).append((node.name, r.get("gpu"), float(r["value"])))
     lines = []
     for (model, benchmark, dtype), values in sorted(groups.items()):
