@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpusetup.checks.context import Context
 from gpusetup.checks.finding import Severity
@@ -24,11 +26,13 @@ from gpusetup.facts.model import (
     TorchDevice,
 )
 from gpusetup.facts.probe import probe_torch
+from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
 from tests.conftest import facts_fixture
 from tests.fakes.stub_envs import TORCH_CPU, site_packages
 
 Mutation = Callable[[Facts], None]
+_PROFILES = load_profiles()
 TRITON_PIN = 'triton==3.1.0; platform_system == "Linux" and platform_machine == "x86_64"'
 
 
@@ -351,3 +355,16 @@ def test_compile_facts_replay_through_doctor_facts(ready: Facts, tmp_path: Path)
     report = json.loads(runner.invoke(app, ["doctor", "--facts", str(saved), "--json"]).stdout)
     assert report["facts"]["torch"]["compile"]["inductor_cxx"]["runs"] is False
     assert "inductor-no-compiler" in {f["id"] for f in report["findings"]}
+
+
+@given(requires=st.lists(st.text(max_size=80), max_size=4), installed=st.text(max_size=20))
+@settings(max_examples=60, deadline=None)
+def test_any_recorded_triton_requirement_is_judged_without_crashing(
+    requires: List[str], installed: str
+) -> None:
+    facts = facts_fixture("handmade-h100-sxm-cu124.json")
+    facts.torch.compile = _healthy_compile()
+    facts.torch.compile.triton_requires = requires
+    facts.torch.distributions.append(Distribution("triton", installed, "", "pip"))
+    for finding in run_checks(Context(facts, _PROFILES)):
+        assert finding.title and "\n" not in finding.title

@@ -177,7 +177,12 @@ def test_cpu_verify_has_compile_attention_and_train_step_rows(tmp_path: Path) ->
     assert train["ok"] and train["value"] > 0 and train["size"]["tokens_per_s"] > 0
     assert train["size"]["loss_last"] < train["size"]["loss_first"]
     names = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")}
-    assert {"compile fp32", "attention fp32", "train-step fp32"} <= names
+    assert {
+        "compile fp32",
+        "attention fp32 flash",
+        "attention fp32 math",
+        "train-step fp32",
+    } <= names
 
 
 @pytest.mark.slow

@@ -133,7 +133,10 @@ def junit_xml(result: VerifyResult) -> str:
                 suite,
                 "testcase",
                 classname=f"gpusetup.verify.{'cpu' if gpu < 0 else f'gpu{gpu}'}",
-                name=f"{row.benchmark} {row.dtype}",
+                name=f"{row.benchmark} {row.dtype}"
+                + (
+                    f" {row.size['backend']}" if "backend" in row.size else ""
+                ),  # one per SDPA backend
                 time=f"{row.seconds:.3f}",
             )
             if row.skipped:
