@@ -230,3 +230,12 @@ def test_out_of_memory_in_train_step_shrinks_once_and_says_so() -> None:
     assert row["ok"], row["reason"]
     assert "out of memory at 2 layers x batch 4: shrunk once to 1 x 2" in row["reason"]
     assert row["size"]["layers"] == 1 and row["size"]["batch"] == 2
+
+
+@pytest.mark.slow
+@torch_needed
+def test_a_nan_gradient_in_train_step_fails_it() -> None:
+    config = {"devices": ["cpu"], "benchmarks": ["train-step"], "fault": "train-nan"}
+    run = run_child(sys.executable, config, timeout=300)
+    (row,) = run.results
+    assert not row["ok"] and "NaN/Inf" in row["reason"]

@@ -53,7 +53,7 @@ def model_flops_per_token(params, layers, d_model, seq):
     return 6.0 * params + 6.0 * layers * seq * d_model
 
 
-def train(bench, dims, dtype, compiled, seed):
+def train(bench, dims, dtype, compiled, seed, fault=""):
     """(losses, finite, seconds of the timed steps, parameter count) of one seeded run."""
     torch = bench.torch
     layers, d_model, heads, seq, batch, vocab, steps = dims
@@ -65,37 +65,42 @@ def train(bench, dims, dtype, compiled, seed):
     step_model = torch.compile(model) if compiled else model
     gen = torch.Generator(device="cpu").manual_seed(seed)
     tokens = torch.randint(0, vocab, (batch, seq + 1), generator=gen).to(bench.device)
-    inputs, targets = tokens[:, :-1], tokens[:, 1:]
-    device_type = "cuda" if bench.cuda else "cpu"
     amp = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(dtype)
     scaler = grad_scaler(torch) if dtype == "fp16" else None
-    losses, finite, start = [], True, None
+    # NaN/Inf and the losses stay on the device until the end: no host sync inside the timed steps
+    bad = torch.zeros((), dtype=torch.bool, device=bench.device)
+    losses, start = [], None
     for step in range(steps):
         if step == 1:  # the first step pays for allocation (and compilation): not timed
             _sync(bench)
             start = time.perf_counter()
-        with torch.autocast(device_type, dtype=amp, enabled=amp is not None):
-            logits = step_model(inputs)
+        with torch.autocast("cuda" if bench.cuda else "cpu", dtype=amp, enabled=amp is not None):
+            logits = step_model(tokens[:, :-1])
             loss = torch.nn.functional.cross_entropy(
-                logits.float().flatten(0, 1), targets.flatten()
+                logits.float().flatten(0, 1), tokens[:, 1:].flatten()
             )
+        if "train-nan" in fault and step == 2:  # tests plant a NaN here: the check must see it
+            loss = loss * float("nan")
         optimizer.zero_grad(set_to_none=True)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        finite = finite and all(
-            bool(torch.isfinite(p.grad).all()) for p in model.parameters() if p.grad is not None
-        )
-        if scaler is not None:
+        grads = [torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None]
+        step_bad = ~torch.stack(grads).all()
+        if (
+            scaler is not None
+        ):  # an overflow the scaler skips (and lowers its scale for) is fp16's rule
+            scale = scaler.get_scale()
             scaler.step(optimizer)
             scaler.update()
+            step_bad = step_bad & (scaler.get_scale() >= scale)
         else:
             optimizer.step()
-        losses.append(float(loss.detach()))
+        bad |= step_bad
+        losses.append(loss.detach())
     _sync(bench)
-    return losses, finite, time.perf_counter() - start, params
+    seconds = time.perf_counter() - start
+    return [float(x) for x in losses], not bool(bad), seconds, params
 
 
 def grad_scaler(torch):
@@ -122,8 +127,8 @@ def run(bench, dims, dtype, compiled, fault=""):
         try:
             if "train-oom" in fault and attempt == 0:  # tests plant an out-of-memory here
                 raise RuntimeError("CUDA out of memory (planted by the test)")
-            first = train(bench, dims, dtype, compiled, seed=0)
-            second = train(bench, dims, dtype, compiled, seed=0)
+            first = train(bench, dims, dtype, compiled, 0, fault)
+            second = train(bench, dims, dtype, compiled, 0, fault)
             break
         except RuntimeError as err:
             if not is_oom(torch, err) or attempt == 1:
