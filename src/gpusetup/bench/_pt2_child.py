@@ -194,6 +194,8 @@ def _with_timeout(bench, fn, limit):
     def call():
         start = time.perf_counter()
         try:
+            if bench.cuda:  # the current device is per thread: this one's must be bench's GPU too
+                bench.torch.cuda.set_device(bench.gpu)
             box["result"] = fn()
             if bench.cuda:
                 bench.torch.cuda.synchronize(bench.gpu)
