@@ -272,7 +272,8 @@ def _attention(bench):
         for _ in range(3)
     )
     reference = torch.nn.functional.scaled_dot_product_attention(
-        q[:1].double().cpu(), k[:1].double().cpu(), v[:1].double().cpu(), is_causal=True
+        *(t[:1, :2].double().cpu() for t in (q, k, v)),
+        is_causal=True,  # two heads: fp64 is slow
     )
     flops = 2.0 * batch * heads * seq * seq * dim  # two matmuls, causal: half of 4*B*H*S^2*D
     size = {"batch": batch, "heads": heads, "seq": seq, "head_dim": dim, "causal": True}
@@ -314,7 +315,7 @@ def _backend(bench, backend, qkv, reference, size):
         )
     with _backend_context(torch, member, flag):
         seconds, iters = bench.timed(attend)
-    error = rel_error(torch, out[:1].cpu(), reference)
+    error = rel_error(torch, out[:1, :2].cpu(), reference)
     nonfinite = int((~torch.isfinite(out)).sum())
     problems = ["%d NaN/Inf values" % nonfinite] if nonfinite else []
     if error > TOLERANCE[dtype]:
