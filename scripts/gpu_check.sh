@@ -84,10 +84,10 @@ for name in ("accuracy", "verify-quick-text"):
     print(path.read_text() if path.exists() else f"no {name} output")
 steps = (out / "steps.txt").read_text()
 print(steps)
-for line in steps.splitlines():  # the goal: the whole quick run, process start-up included, <= 20 s
+for line in steps.splitlines():  # the goal (issue 11): quick run, start-up and cold compile included, <= 40 s
     if line.startswith("verify-quick"):
         took = float(line.split("seconds=")[1].split()[0])
-        print(f"{line.split()[0]}: {took:.1f} s wall, goal <= 20 s: {'met' if took <= 20 else 'MISSED'}")
+        print(f"{line.split()[0]}: {took:.1f} s wall, goal <= 40 s: {'met' if took <= 40 else 'MISSED'}")
 for line in steps.splitlines():  # why a step failed: the end of its stderr
     label, code = line.split()[0], line.split()[1]
     failed = code not in ("exit=0", "exit=1") or not (out / f"{label}.out").read_text().strip()

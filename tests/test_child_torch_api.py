@@ -22,6 +22,8 @@ CHILDREN = [
     "src/gpusetup/verify/_bench_child.py",
     "src/gpusetup/verify/_collectives_child.py",
     "src/gpusetup/facts/_torch_probe.py",
+    "src/gpusetup/verify/_pt2_child.py",
+    "src/gpusetup/verify/_pt2_train_child.py",
     "benchmarks/verify_accuracy.py",
 ]
 RESOLVE = """
@@ -51,7 +53,7 @@ def torch_chains(source: str) -> Set[str]:
             parts
             and parts[-1] == "torch"
             and isinstance(current, ast.Name)
-            and current.id == "self"
+            and current.id in ("self", "bench")  # the PyTorch 2 workloads get the Bench as bench
         ):
             parts.pop()
         elif not (isinstance(current, ast.Name) and current.id == "torch"):

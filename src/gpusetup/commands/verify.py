@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from gpusetup.verify.events import ChildDevice, ChildFatal
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
+PT2_WORKLOADS = (
+    "attention",
+    "train-step",
+    "compile",
+)  # compile last: a hung compile ends the child
+FLOOR_WORKLOADS = (
+    "attention",
+    "train-step",
+)  # rows in TFLOP/s that --min-tflops NAME=... may floor
 QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
 
 
@@ -63,6 +72,9 @@ def verify(
     profiles_dir: List[str] = typer.Option(
         [], "--profiles", help="Extra profile directory (repeatable)."
     ),
+    compile_train: bool = typer.Option(
+        False, "--compile", help="Also run the train-step workload through torch.compile."
+    ),
     collectives: bool = typer.Option(
         False,
         "--collectives",
@@ -78,6 +90,7 @@ def verify(
     from gpusetup.facts.nvml import Sampler, collect_nvml
     from gpusetup.profiles.load import load_profiles
     from gpusetup.verify.child import run_child
+    from gpusetup.verify.pt2 import explain_compile_failures
     from gpusetup.verify.score import Floors, VerifyResult, score
 
     if quick and full:
@@ -101,7 +114,9 @@ def verify(
         "devices": devices,
         "dtypes": dtypes,
         "mode": mode,
-        "benchmarks": ["matmul", "conv", "memory", "h2d", "p2p"],
+        "benchmarks": ["matmul", "conv", "memory", "h2d", "p2p", *PT2_WORKLOADS],
+        "quick": quick,
+        "compile_train": compile_train,
     }
     started = time.monotonic()
     from gpusetup.render.verify import Progress
@@ -112,7 +127,7 @@ def verify(
     if run.fatal:
         _fatal(run.fatal, interpreter, limit)
     pcie, telemetry = _by_device(run.devices, gpus, sampler.telemetry)
-    rows = score(run.results, profiles, floors, pcie, telemetry)
+    rows = explain_compile_failures(score(run.results, profiles, floors, pcie, telemetry))
     rows += [_crash_row(bad.reason, run.devices) for bad in run.bad]
     if run.crash:
         rows.append(_crash_row(run.crash, run.devices))
@@ -256,8 +271,11 @@ def parse_min_tflops(items: List[str]) -> Dict[str, float]:
     floors: Dict[str, float] = {}
     for item in items:
         name, sep, number = item.partition("=")
-        if not sep or name.strip().lower() not in DTYPES:
-            raise UsageError(f"--min-tflops {item}: write it as DTYPE=TFLOPS, e.g. bf16=500")
+        if not sep or name.strip().lower() not in (*DTYPES, *FLOOR_WORKLOADS):
+            raise UsageError(
+                f"--min-tflops {item}: write it as DTYPE=TFLOPS or WORKLOAD=TFLOPS, e.g. bf16=500",
+                f"names: {', '.join((*DTYPES, *FLOOR_WORKLOADS))}",
+            )
         try:
             floors[name.strip().lower()] = float(number)
         except ValueError:
@@ -307,7 +325,7 @@ def parse_devices(text: str, count: Optional[int]) -> List[str]:
 
 def expected_results(devices: List[str], dtypes: List[str]) -> int:
     """About how many result lines the child will print, for the progress bar."""
-    per_device = len(dtypes) + 2 * len(dtypes) + 1 + (0 if devices == ["cpu"] else 2)
+    per_device = len(dtypes) + 2 * len(dtypes) + 1 + (0 if devices == ["cpu"] else 2) + 6
     return per_device * (1 if devices in (["all"], ["cpu"]) else len(devices))
 
 

@@ -64,6 +64,7 @@ def _load_all() -> None:
         health,
         libraries,
         pairing,
+        pytorch2,
         toolkit,
         torch_stack,
         unstated,

@@ -265,6 +265,21 @@ def _torch_facts(torch, out):
     _cuda_state(torch, out)
 
 
+# ---- torch.compile readiness: the rules live in _compile_probe.py, loaded by path (not on sys.path) ----
+def _compile_facts(torch, out):
+    """What torch.compile needs beyond import torch; a failure here never loses the other facts."""
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_compile_probe.py")
+        spec = importlib.util.spec_from_file_location("_gpusetup_compile_probe", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        out["compile"] = module.compile_facts(torch, out.get("cuda_build"))
+    except Exception as err:
+        out["compile"] = {"error": "%s: %s" % (type(err).__name__, err)}
+
+
 def main():
     started = time.time()
     _drop_cwd_from_path()
@@ -294,6 +309,7 @@ def main():
         _numpy_bridge(torch, out)
         _companion("torchvision", out)
         _companion("torchaudio", out)
+        _compile_facts(torch, out)
     out["loaded_libraries"] = _loaded_libraries()
     out["seconds"] = round(time.time() - started, 3)
     sys.stdout.write("\n" + MARKER + json.dumps(out) + "\n")

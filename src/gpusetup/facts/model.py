@@ -252,6 +252,62 @@ class LoadedLibrary:
 
 
 @dataclass
+class CompilerFacts:
+    """One compiler as torch's or Triton's own rule picks it, and whether `NAME --version` runs."""
+
+    name: str = ""  # what the rule picked ("g++", $CXX, $CC, a which() result); "" when none
+    via: str = ""  # CXX, CC, default, gcc, clang, conda (TORCH_INDUCTOR_INSTALL_GXX), "" when none
+    path: Optional[str] = None  # shutil.which(name)
+    runs: Optional[bool] = None  # `name --version` exited 0
+    version: str = ""  # the first line of --version
+    error: str = ""  # why it did not run
+
+
+@dataclass
+class CacheDirFacts:
+    """A compile cache directory (Inductor's or Triton's) and whether kernels can be built there."""
+
+    kind: str  # inductor, triton
+    path: str
+    via: str = ""  # TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR, TRITON_HOME, default
+    exists: bool = False
+    writable: Optional[bool] = (
+        None  # a file could be created (or, when missing, its parent allows it)
+    )
+    error: str = ""
+    mount_point: str = ""
+    noexec: bool = False  # the mount forbids mapping the built .so files
+
+
+@dataclass
+class CompileFacts:
+    """What torch.compile needs beyond `import torch`, read in the target interpreter by the probe."""
+
+    inductor_cxx: CompilerFacts = field(
+        default_factory=CompilerFacts
+    )  # Inductor's CPU C++ compiler
+    triton_cc: CompilerFacts = field(default_factory=CompilerFacts)  # Triton's launcher C compiler
+    python_include: str = ""  # sysconfig's include dir (Triton's scheme rule)
+    python_h: Optional[bool] = None
+    triton_requires: List[str] = field(
+        default_factory=list
+    )  # torch's Requires-Dist on (pytorch-)triton
+    triton_importable: Optional[bool] = None  # None: not tried (not a Linux CUDA build)
+    triton_version: Optional[str] = None
+    triton_error: str = ""
+    libcuda_via: str = ""  # TRITON_LIBCUDA_PATH, ldconfig, LD_LIBRARY_PATH, "" when none found
+    libcuda_dirs: List[str] = field(default_factory=list)  # what Triton's libcuda_dirs() returns
+    libcuda_error: str = ""  # Triton's own assertion text, or why ldconfig could not run
+    libcuda_unversioned: List[str] = field(default_factory=list)  # libcuda.so the linker can use
+    caches: List[CacheDirFacts] = field(default_factory=list)
+    flash_attention_built: Optional[bool] = (
+        None  # torch.backends.cuda.is_flash_attention_available()
+    )
+    error: str = ""  # the compile probe itself failed (the facts above are then partial)
+    seconds: Optional[float] = None
+
+
+@dataclass
 class TorchFacts:
     """The torch stack of the target interpreter, as its own probe subprocess saw it."""
 
@@ -299,6 +355,9 @@ class TorchFacts:
     seconds: Optional[float] = None
     # fact -> why the probe could not read it (a torch build without an attribute the probe reads)
     unavailable: Dict[str, str] = field(default_factory=dict)
+    compile: Optional[CompileFacts] = (
+        None  # None: not probed (facts recorded before PyTorch 2 checks)
+    )
 
     def cuda_index_by_bus(self) -> Dict[str, int]:
         """torch's device number per PCI bus id: NVML counts GPUs in bus order, CUDA fastest first."""

@@ -36,6 +36,8 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     else:
         console.print(_toolkit_line(facts))
     console.print(_torch_line(facts.torch, facts.input.pasted))
+    if facts.torch.status == "ok" and facts.torch.compile is not None:
+        console.print(_compile_line(facts.torch))
     target = _target_line(facts.torch)
     if target is not None:
         console.print(target, soft_wrap=True)  # a path to paste: never a newline inside it
@@ -91,6 +93,22 @@ def _driver_line(facts: Facts) -> Text:
     module = facts.host.proc_driver_version or facts.host.nvidia_module_version
     extra = f" (kernel module {module})" if module else ""
     return Text(f"Driver: NVML unavailable: {driver.nvml}{extra}", style="red")
+
+
+def _compile_line(torch: TorchFacts) -> Text:
+    """What torch.compile will use: Inductor's C++ compiler, Triton's C compiler and the caches."""
+    c = torch.compile
+    assert c is not None
+    cxx, cc = c.inductor_cxx, c.triton_cc
+    parts = [f"C++ {cxx.name or 'none'}" + ("" if cxx.runs else " (does not run)")]
+    if torch.cuda_build:
+        parts.append(f"C {cc.name or 'none'}" + ("" if cc.runs else " (does not run)"))
+        parts.append(f"triton {c.triton_version or 'not importable'}")
+        parts.append(f"libcuda via {c.libcuda_via or 'nothing'}")
+    parts.append(f"Python.h {'yes' if c.python_h else 'missing'}")
+    shown = [x.path for x in c.caches if torch.cuda_build or x.kind == "inductor"]
+    parts.append("cache " + ", ".join(shown))
+    return Text("torch.compile: " + " · ".join(parts))
 
 
 def _na(value: object, unit: str = "") -> str:

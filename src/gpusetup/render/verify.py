@@ -6,14 +6,13 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from gpusetup.render.console import make_console, write_stderr
-from gpusetup.verify.score import Row, VerifyResult, rate_text
+from gpusetup.verify.score import PT2, Row, VerifyResult, rate_text
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
 def render_verify(result: VerifyResult, console: Console) -> None:
-    from rich.table import Table
     from rich.text import Text
 
     if result.python:
@@ -28,30 +27,12 @@ def render_verify(result: VerifyResult, console: Console) -> None:
         console.print(
             Text(label, style="bold") + Text(f"  torch {device.get('torch', '?')}", style="dim")
         )
-    table = Table(box=None, header_style="bold")
     first = "slowest rank" if result.mode == "collectives" else "gpu"
-    numbers = ("value", "% peak", "floor", "fp64 err")
-    for column in (first, "benchmark", "dtype", *numbers, "", "size", "note"):
-        table.add_column(column, justify="right" if column in numbers else "left")
-    for row in result.rows:
-        status = (
-            Text("skip", style="dim")
-            if row.skipped
-            else (Text("ok", style="green") if row.ok else Text("FAIL", style="bold red"))
-        )
-        cells = [  # Text, not markup: names and reasons come from the child, "[/x]" is data
-            "cpu" if row.gpu < 0 else str(row.gpu),
-            row.benchmark,
-            row.dtype,
-            "-" if row.value is None else f"{rate_text(row.value)} {row.unit}",
-            "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
-            "-" if row.floor is None else f"{row.floor:,.4g}",
-            "-" if row.error is None else f"{row.error:.1e}",
-        ]
-        table.add_row(
-            *[Text(cell) for cell in cells], status, Text(size_text(row.size)), Text(row.reason)
-        )
-    console.print(table)
+    pt2 = [r for r in result.rows if r.benchmark in PT2]
+    console.print(_table([r for r in result.rows if r.benchmark not in PT2], first))
+    if pt2:  # its own table: its sizes and notes would squeeze the measurements' columns
+        console.print(Text("PyTorch 2 workloads", style="bold"))
+        console.print(_table(pt2, first))
     verdict = "PASS" if result.passed else "FAIL"
     failed = sum(1 for r in result.rows if not r.ok)
     console.print(
@@ -63,11 +44,51 @@ def render_verify(result: VerifyResult, console: Console) -> None:
     )
 
 
+def _table(rows: List[Row], first: str) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold")
+    numbers = ("value", "% peak", "floor", "fp64 err")
+    for column in (first, "benchmark", "dtype", *numbers, "", "size", "note"):
+        table.add_column(column, justify="right" if column in numbers else "left")
+    for row in rows:
+        status = (
+            Text("skip", style="dim")
+            if row.skipped
+            else (Text("ok", style="green") if row.ok else Text("FAIL", style="bold red"))
+        )
+        cells = [  # Text, not markup: names and reasons come from the child, "[/x]" is data
+            "cpu" if row.gpu < 0 else str(row.gpu),
+            row.benchmark,
+            row.dtype,
+            value_text(row),
+            "-" if row.fraction_of_peak is None else f"{row.fraction_of_peak:.0%}",
+            "-" if row.floor is None else f"{row.floor:,.4g}",
+            "-" if row.error is None else f"{row.error:.1e}",
+        ]
+        table.add_row(
+            *[Text(cell) for cell in cells], status, Text(size_text(row.size)), Text(row.reason)
+        )
+    return table
+
+
+def value_text(row: Row) -> str:
+    return "-" if row.value is None else f"{rate_text(row.value)} {row.unit}"
+
+
 def size_text(size: Dict[str, Any]) -> str:
     """The sizes a measurement used, short: '8192^3' (--json has them all, and the time taken)."""
     if "m" in size:
         m, n, k = size["m"], size["n"], size["k"]
         shape = f"{m}^3" if m == n == k else f"{m}x{n}x{k}"
+    elif "backend" in size:  # attention: the SDPA backend (the shape is in the JSON)
+        backend = str(size["backend"]).replace("mem-efficient", "mem-eff")
+        shape = backend
+    elif "layers" in size:  # train-step
+        shape = f"{size['layers']}L d{size['d_model']}"
+    elif "rows" in size:  # compile (the cold compile time is in the note and the JSON)
+        shape = f"{size['rows']}x{size['width']}"
     elif "batch" in size:
         shape = f"{size['batch']}x{size['channels']}x{size['height']}x{size['width']}"
     elif "bytes" in size:
@@ -116,7 +137,10 @@ def junit_xml(result: VerifyResult) -> str:
                 suite,
                 "testcase",
                 classname=f"gpusetup.verify.{'cpu' if gpu < 0 else f'gpu{gpu}'}",
-                name=f"{row.benchmark} {row.dtype}",
+                name=f"{row.benchmark} {row.dtype}"
+                + (
+                    f" {row.size['backend']}" if "backend" in row.size else ""
+                ),  # one per SDPA backend
                 time=f"{row.seconds:.3f}",
             )
             if row.skipped:

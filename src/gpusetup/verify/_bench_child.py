@@ -280,6 +280,7 @@ class Bench:
         self.torch, self.device, self.gpu, self.mode, self.name = torch, device, gpu, mode, name
         self.cuda = device != "cpu"
         self.fault = config.get("fault") or ""  # tests plant a corruption here: "matmul:fp32"
+        self.config = config
         self.sizes = SIZES[mode]
         if config.get("matmul_n"):  # tests: a GPU-like size on the CPU
             self.sizes = (int(config["matmul_n"]), *self.sizes[1:])
@@ -367,6 +368,8 @@ class Bench:
             self.memory(started)
         elif benchmark == "h2d" and self.cuda:
             self.host_copies(started)
+        elif benchmark in ("compile", "attention", "train-step"):
+            pt2_workloads().run(self, benchmark, self.config)
 
     def _flags(self, dtype):
         """Explicit precision flags on a GPU; on the CPU they change nothing, so a torch without them
@@ -689,6 +692,20 @@ class Bench:
 def finite_or_none(number):
     """JSON has no NaN or Infinity: a non-finite error is said in the reason, and sent as null."""
     return number if number is None or abs(number) < float("inf") else None
+
+
+def pt2_workloads():
+    """_pt2_child.py beside this script (compile, attention, train-step), loaded by path once."""
+    module = sys.modules.get("_gpusetup_pt2_child")
+    if module is None:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pt2_child.py")
+        spec = importlib.util.spec_from_file_location("_gpusetup_pt2_child", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["_gpusetup_pt2_child"] = module
+    return module
 
 
 def set_tf32(torch, on):

@@ -17,6 +17,7 @@ from gpusetup.verify.events import ChildResult, record
 
 VERIFY_SCHEMA = "gpusetup.verify/1"
 NODE_SPREAD = 0.10  # a GPU this far below the node median is named
+PT2 = ("compile", "attention", "train-step")  # verify's PyTorch 2 workloads (verify/_pt2_child.py)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def peak(
         if gpus is None or pcie is None or str(pcie[0]) not in gpus.pcie_gbps:
             return None
         return gpus.pcie_gbps[str(pcie[0])] * pcie[1]
-    if model is None:
+    if model is None or benchmark == "compile":  # compile reports a speedup over eager, not a rate
         return None
     if benchmark == "memory":
         return model.memory_gbps
@@ -208,6 +209,8 @@ def _row(
     if row.floor is None:
         if row.gpu < 0:
             unjudged = "not judged (CPU)"
+        elif row.benchmark in PT2:
+            unjudged = "reported, not judged (no published reference for this workload)"
         elif slice_:
             unjudged = "a MIG slice holds part of the GPU: speed reported, not judged (--min-tflops sets a floor)"
         else:
@@ -226,7 +229,9 @@ def _row(
 def _floor(
     floors: Floors, gpus: Optional[GpusFile], row: Row, top: Optional[float]
 ) -> Optional[float]:
-    if row.unit == "TFLOP/s" and row.dtype in floors.min_tflops:
+    if row.unit == "TFLOP/s" and row.benchmark in floors.min_tflops:  # --min-tflops attention=...
+        return floors.min_tflops[row.benchmark]
+    if row.unit == "TFLOP/s" and row.dtype in floors.min_tflops and row.benchmark not in PT2:
         return floors.min_tflops[row.dtype]
     if top is None:
         return None
@@ -270,10 +275,11 @@ def _causes(row: Row, t: Optional[Telemetry], pcie: Optional[tuple[int, int]]) -
 
 def _compare_to_node_median(rows: List[Row]) -> None:
     """With several GPUs of one model (or MIG profile), name the ones well below their median."""
-    groups: Dict[tuple[str, str, str], List[Row]] = {}
+    groups: Dict[tuple[str, str, str, str], List[Row]] = {}
     for row in rows:
         if row.value is not None and row.gpu >= 0:
-            groups.setdefault((row.benchmark, row.dtype, row.name), []).append(row)
+            key = (row.benchmark, row.dtype, row.name, str(row.size.get("backend", "")))
+            groups.setdefault(key, []).append(row)
     for group in groups.values():
         if len(group) < 2:
             continue
