@@ -137,6 +137,7 @@ def main() -> int:
     import random
 
     random.seed(args.seed)
+    signal.signal(signal.SIGALRM, _alarm)
     _cache_packaged_profiles()
     one()
     seconds = time.perf_counter() - start
