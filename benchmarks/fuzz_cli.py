@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from tests.conftest import make_runner  # noqa: E402
 from tests.fuzz_cases import Case, any_case, broken_promise, materialise, real_argv  # noqa: E402
 
@@ -116,6 +116,7 @@ def main() -> int:
         derandomize=False,
         suppress_health_check=list(HealthCheck),
     )
+    @seed(args.seed)
     @given(any_case)
     def one(case: Case) -> None:
         real = counts["real"] < args.real and counts["cases"] % max(1, args.cases // args.real) == 0
@@ -134,9 +135,6 @@ def main() -> int:
         if counts["cases"] % 500 == 0:
             print(f"... {counts['cases']} cases, {counts['broken']} broken", flush=True)
 
-    import random
-
-    random.seed(args.seed)
     signal.signal(signal.SIGALRM, _alarm)
     _cache_packaged_profiles()
     one()
