@@ -25,9 +25,16 @@ from typing import Any, Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from tests.conftest import make_runner  # noqa: E402
-from tests.fuzz_cases import Case, any_case, broken_promise, materialise, real_argv  # noqa: E402
+from tests.fuzz_cases import (  # noqa: E402
+    Case,
+    any_case,
+    broken_promise,
+    inside,
+    materialise,
+    real_argv,
+)
 
 from gpusetup.cli import app  # noqa: E402
 
@@ -69,7 +76,8 @@ def run_in_process(case: Case) -> Optional[str]:
         argv = materialise(case, Path(where))
         signal.alarm(HANG_SECONDS)
         try:
-            result = RUNNER.invoke(app, argv)
+            with inside(Path(where)):
+                result = RUNNER.invoke(app, argv)
         except Hang:
             return "hang"
         finally:
@@ -90,6 +98,7 @@ def run_real(case: Case) -> Optional[str]:
                 [sys.executable, "-m", "gpusetup", *real_argv(argv)],
                 capture_output=True,
                 env=env,
+                cwd=where,
                 timeout=HANG_SECONDS,
                 check=False,
             )
@@ -116,6 +125,7 @@ def main() -> int:
         derandomize=False,
         suppress_health_check=list(HealthCheck),
     )
+    @seed(args.seed)
     @given(any_case)
     def one(case: Case) -> None:
         real = counts["real"] < args.real and counts["cases"] % max(1, args.cases // args.real) == 0
@@ -134,9 +144,7 @@ def main() -> int:
         if counts["cases"] % 500 == 0:
             print(f"... {counts['cases']} cases, {counts['broken']} broken", flush=True)
 
-    import random
-
-    random.seed(args.seed)
+    signal.signal(signal.SIGALRM, _alarm)
     _cache_packaged_profiles()
     one()
     seconds = time.perf_counter() - start

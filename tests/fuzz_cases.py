@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from hypothesis import strategies as st
 
@@ -239,7 +239,7 @@ def _options(draw: Callable[..., Any], names: List[str]) -> List[str]:
 @st.composite
 def doctor_case(draw: Callable[..., Any]) -> Case:
     case = Case(["doctor", "--facts", "FILE0"], files={"FILE0": draw(facts_file())})
-    case.argv += _flags(draw, ["--json", "--strict", "--no-probe"])
+    case.argv += _flags(draw, ["--json", "--strict", "--no-probe", "--list-checks"])
     if draw(st.booleans()):
         case.argv += ["--ignore", draw(st.one_of(option_value, st.just("power-capped")))]
     if draw(st.integers(0, 3)) == 0:
@@ -265,7 +265,9 @@ def install_case(draw: Callable[..., Any]) -> Case:
     case = Case(["install", "--dry-run", "--python-version", "3.11", "--driver", "550.54.15"])
     case.argv += _flags(draw, ["--json", "--explain", "--print"])
     names = ["--torch", "--cuda", "--packages", "--installer", "--format", "--driver", "--arch"]
-    case.argv += _options(draw, [*names, "--python-version", "--platform", "--profile"])
+    case.argv += _options(
+        draw, [*names, "--python-version", "--platform", "--profile", "--constraints"]
+    )
     if draw(st.integers(0, 2)) == 0:
         case.argv += ["--profiles", "DIR0"]
         case.dirs["DIR0"] = draw(profile_file())
@@ -308,6 +310,17 @@ def argv_case(draw: Callable[..., Any]) -> Case:
 any_case = st.one_of(
     doctor_case(), report_case(), install_case(), verify_case(), profiles_case(), argv_case()
 )
+
+
+@contextlib.contextmanager
+def inside(where: Path) -> Iterator[None]:
+    """Run a case with where as the working directory: a relative output path lands there."""
+    previous = os.getcwd()
+    os.chdir(where)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def materialise(case: Case, where: Path) -> List[str]:

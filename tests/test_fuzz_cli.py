@@ -23,6 +23,7 @@ from tests.fuzz_cases import (
     any_case,
     broken_promise,
     doctor_case,
+    inside,
     materialise,
     profiles_case,
     real_argv,
@@ -41,7 +42,8 @@ FAST = settings(
 def run_in_process(case: Case) -> str | None:
     with tempfile.TemporaryDirectory(prefix="gpusetup-fuzz-") as where:
         argv = materialise(case, Path(where))
-        result = runner.invoke(app, argv)
+        with inside(Path(where)):
+            result = runner.invoke(app, argv)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         return f"raised {type(result.exception).__name__}: {result.exception}"
     return broken_promise(result.exit_code, result.stdout, result.stderr, "--json" in argv)
@@ -82,6 +84,7 @@ def test_a_real_process(case: Case) -> None:
             [sys.executable, "-m", "gpusetup", *real_argv(argv)],
             capture_output=True,
             env=env,
+            cwd=where,
             timeout=120,
             check=False,
         )
