@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from gpusetup.commands.edge import cli_edge
-from gpusetup.commands.output_path import check_writable
+from gpusetup.commands.validate import check_writable
 from gpusetup.errors import CommandFailed, UsageError
 from gpusetup.facts.installer_config import (
     Kept,
