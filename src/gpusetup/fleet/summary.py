@@ -242,7 +242,8 @@ def _slow(nodes: Sequence[Node], threshold: float) -> List[str]:
             value = r.get("value")
             usable = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
             if usable and (r.get("gpu") or 0) >= 0 and not r.get("skipped"):
-                backend = (r.get("size") or {}).get("backend")  # attention: per SDPA backend
+                size = r.get("size")
+                backend = size.get("backend") if isinstance(size, dict) else None  # attention
                 label = f"{r.get('benchmark')} {backend}" if backend else str(r.get("benchmark"))
                 key = (str(r.get("name")), label, str(r.get("dtype")))
                 groups.setdefault(key, []).append((node.name, r.get("gpu"), float(r["value"])))
