@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from packaging.requirements import Requirement
 
@@ -26,7 +26,7 @@ from gpusetup.versions import (
 )
 
 INSTALL_SCHEMA = "gpusetup.install/1"
-FORMATS = ("command", "requirements", "uv", "conda")
+FORMATS = ("command", "requirements", "uv", "conda")  # "command": the installer strategy's argv
 _PLATFORMS = {
     "linux_x86_64": ("linux", "x86_64"),
     "linux_aarch64": ("linux", "aarch64"),
@@ -185,13 +185,15 @@ def constraints_text(plan: Plan, installed: Optional[Dict[str, str]] = None) -> 
 
 
 def render_format(plan: Plan, fmt: str, python_version: str) -> str:
-    if fmt == "requirements":
-        return "\n".join([f"--index-url {plan.index_url}", *plan.requirements]) + "\n"
-    if fmt == "uv":
-        return _uv_snippet(plan)
-    if fmt == "conda":
-        return _environment_yml(plan, python_version)
-    raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(FORMATS))
+    """The plan as a file another tool reads (--format); "command" is the installer's own argv."""
+    formatter = _FORMATTERS.get(fmt)
+    if formatter is None:
+        raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(FORMATS))
+    return formatter(plan, python_version)
+
+
+def _requirements(plan: Plan, python_version: str) -> str:
+    return "\n".join([f"--index-url {plan.index_url}", *plan.requirements]) + "\n"
 
 
 def _uv_snippet(plan: Plan) -> str:
@@ -236,3 +238,11 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
             *[f"    - {p}" for p in plan.requirements],
         ]
     return "\n".join(lines) + "\n"
+
+
+# The text formats, one function each (a new format is one entry here and one test).
+_FORMATTERS: Dict[str, Callable[[Plan, str], str]] = {
+    "requirements": _requirements,
+    "uv": lambda plan, _python: _uv_snippet(plan),
+    "conda": _environment_yml,
+}
