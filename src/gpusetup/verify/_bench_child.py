@@ -10,6 +10,7 @@ Every device runs in its own thread at the same time (power and heat interact on
 
 import contextlib
 import json
+import math
 import os
 import statistics
 import sys
@@ -43,9 +44,22 @@ TIMING = {  # mode -> (warm-up seconds at most, samples, seconds per sample)
 
 
 def emit(kind, payload):
+    """One event line; JSON has no NaN or Infinity, so a non-finite number is sent as null (the
+    row's reason says what was not finite: a NaN loss, say)."""
+    line = json.dumps(finite(payload))
     with LOCK:
-        sys.stdout.write(MARK + kind + ":" + json.dumps(payload) + "\n")
+        sys.stdout.write(MARK + kind + ":" + line + "\n")
         sys.stdout.flush()
+
+
+def finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def main():

@@ -155,7 +155,8 @@ def _size(size: Mapping[str, Any]) -> Dict[str, Any]:
         number = isinstance(value, int) and not isinstance(value, bool)
         if key in SIZE_NUMBERS and not number:
             raise ChildDataError(f"size.{key}: expected int, got {_kind(value)}")
-        if not isinstance(value, (int, float, str, bool)):
+        if value is not None and not isinstance(value, (int, float, str, bool)):
+            # None: a quantity that was not finite (a NaN loss), said in the row's reason
             raise ChildDataError(f"size.{key}: expected a number or a string, got {_kind(value)}")
         out[str(key)] = value
     return out
