@@ -218,7 +218,7 @@ def test_a_hung_compile_is_ended_by_the_childs_timeout() -> None:
     run = run_child(sys.executable, config, timeout=300)
     assert run.done and not run.crash
     (row,) = run.results
-    assert not row["ok"] and "did not finish in 2 s" in row["reason"]
+    assert not row.ok and "did not finish in 2 s" in row.reason
 
 
 @pytest.mark.slow
@@ -227,9 +227,9 @@ def test_out_of_memory_in_train_step_shrinks_once_and_says_so() -> None:
     config = {"devices": ["cpu"], "benchmarks": ["train-step"], "fault": "train-oom"}
     run = run_child(sys.executable, config, timeout=300)
     (row,) = run.results
-    assert row["ok"], row["reason"]
-    assert "out of memory at 2 layers x batch 4: shrunk once to 1 x 2" in row["reason"]
-    assert row["size"]["layers"] == 1 and row["size"]["batch"] == 2
+    assert row.ok, row.reason
+    assert "out of memory at 2 layers x batch 4: shrunk once to 1 x 2" in row.reason
+    assert row.size["layers"] == 1 and row.size["batch"] == 2
 
 
 @pytest.mark.slow
