@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 import torch.utils.benchmark as tbench
 
-from gpusetup.verify._bench_child import set_tf32
+from gpusetup.verify._bench_harness import set_tf32
 from gpusetup.verify.child import run_child
 
 GOAL = 0.03

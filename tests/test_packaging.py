@@ -150,6 +150,9 @@ def test_wheel_contains_every_profile(wheel: Path) -> None:
     for profile in sorted((ROOT / "profiles").glob("*.yaml")):
         assert f"gpusetup/_profiles/{profile.name}" in names
     assert "gpusetup/facts/_torch_probe.py" in names and "gpusetup/verify/_bench_child.py" in names
+    # The benchmark child loads its parts by path from beside itself: each must ship with it.
+    for part in ("harness", "matmul", "conv", "memory"):
+        assert f"gpusetup/verify/_bench_{part}.py" in names
 
 
 @pytest.mark.slow

@@ -54,6 +54,34 @@ def main():
         return
     rank, world, local = launcher_env()
     use_cuda = config.get("device") != "cpu"
+    device = join(torch, dist, (rank, world, local), use_cuda, timeout)
+    if device is None:
+        return
+    me = {
+        "rank": rank,
+        "host": socket.gethostname(),
+        "local_rank": local,
+        "torch": str(torch.__version__),
+        "gpu": torch.cuda.get_device_name(device) if use_cuda else "cpu",
+    }
+    mode = "gpu" if use_cuda else "cpu"
+    measured = []
+    try:
+        for op in ("all_reduce", "all_gather", "reduce_scatter"):
+            for size in SIZES[mode]:
+                measured.append(measure(torch, dist, op, size, world, rank, device, ITERS[mode]))
+        everyone = all_gather_json(torch, dist, {"who": me, "measured": measured}, world, device)
+    except Exception as err:
+        collective_failed(err, me, timeout)
+    if rank == 0:
+        report(everyone, world)
+    emit("DONE", {"rank": rank})
+    dist.destroy_process_group()
+
+
+def join(torch, dist, where, use_cuda, timeout):
+    """This rank's device, once in the process group; None after a FATAL line saying why not."""
+    rank, world, local = where
     if use_cuda and not torch.cuda.is_available():
         emit(
             "FATAL",
@@ -62,7 +90,7 @@ def main():
                 "error": "rank %d: torch.cuda.is_available() is False" % rank,
             },
         )
-        return
+        return None
     device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(device)
@@ -81,39 +109,26 @@ def main():
                 "error": "rank %d: %s: %s" % (rank, type(err).__name__, err),
             },
         )
-        return
-    me = {
-        "rank": rank,
-        "host": socket.gethostname(),
-        "local_rank": local,
-        "torch": str(torch.__version__),
-        "gpu": torch.cuda.get_device_name(device) if use_cuda else "cpu",
-    }
-    mode = "gpu" if use_cuda else "cpu"
-    measured = []
-    try:
-        for op in ("all_reduce", "all_gather", "reduce_scatter"):
-            for size in SIZES[mode]:
-                measured.append(measure(torch, dist, op, size, world, rank, device, ITERS[mode]))
-        everyone = all_gather_json(torch, dist, {"who": me, "measured": measured}, world, device)
-    except Exception as err:
-        text = "%s: %s" % (type(err).__name__, (str(err).splitlines() or [""])[0][:160])
-        if any(
-            w in text.lower() for w in ("timeout", "timed out", "connection", "reset", "closed")
-        ):
-            text += (
-                " (a peer rank died, hangs, or the network between ranks is down; "
-                "the wait ended after %.0f s)" % timeout
-            )
-        emit(
-            "FATAL",
-            {"kind": "collective-failed", "error": "rank %d on %s: %s" % (rank, me["host"], text)},
+        return None
+    return device
+
+
+def collective_failed(err, me, timeout):
+    """A collective raised (a peer died, hangs, or the network is down): say so and end this rank."""
+    text = "%s: %s" % (type(err).__name__, (str(err).splitlines() or [""])[0][:160])
+    if any(w in text.lower() for w in ("timeout", "timed out", "connection", "reset", "closed")):
+        text += (
+            " (a peer rank died, hangs, or the network between ranks is down; "
+            "the wait ended after %.0f s)" % timeout
         )
-        os._exit(0)  # do not wait in the process-group teardown for peers that are gone
-    if rank == 0:
-        report(everyone, world)
-    emit("DONE", {"rank": rank})
-    dist.destroy_process_group()
+    emit(
+        "FATAL",
+        {
+            "kind": "collective-failed",
+            "error": "rank %d on %s: %s" % (me["rank"], me["host"], text),
+        },
+    )
+    os._exit(0)  # do not wait in the process-group teardown for peers that are gone
 
 
 def all_gather_json(torch, dist, payload, world, device):
