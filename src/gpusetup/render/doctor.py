@@ -58,7 +58,9 @@ def _render_findings(report: DoctorReport, console: Console) -> None:
         head = Table.grid(padding=(0, 1))
         head.add_column(no_wrap=True)
         head.add_column(overflow="fold")
-        head.add_row(Text(mark, style=style), Text(finding.id, style=style) + Text(f": {finding.title}"))
+        head.add_row(
+            Text(mark, style=style), Text(finding.id, style=style) + Text(f": {finding.title}")
+        )
         console.print(head)
         console.print(Text("  fix: ", style="dim") + Text(finding.fix), soft_wrap=True)
 
@@ -128,7 +130,10 @@ def _gpu_tables(
     or a name is never cut."""
     cells = [_gpu_cells(gpu, cuda_index, probed) for gpu in gpus]
     whole = _gpu_table(_ALL, cells)
-    if Measurement.get(console, console.options.update_width(10_000), whole).maximum <= console.width:
+    if (
+        Measurement.get(console, console.options.update_width(10_000), whole).maximum
+        <= console.width
+    ):
         return [whole]
     return [_gpu_table(_IDENTITY, cells), _gpu_table(_STATE, cells)]
 
