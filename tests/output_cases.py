@@ -16,11 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 FACT_FILES = sorted((FIXTURES / "facts").glob("*.json"))
 VERIFY_RAW = FIXTURES / "verify" / "handmade-h100-sxm-raw.json"
-# Fixed requests: no detection is left to the machine (driver, arch, Python and platform given).
+# Fixed requests: nothing is left to the machine (driver, arch, Python and platform given) and the
+# torch version is pinned, so a release added to profiles/ does not change them.
 INSTALL_REQUESTS: Dict[str, List[str]] = {
-    "install-h100-driver550-py311": [
+    "install-h100-driver550-torch2130-py311": [
         "--driver", "550.54.15", "--arch", "sm_90", "--python-version", "3.11",
-        "--platform", "linux_x86_64",
+        "--platform", "linux_x86_64", "--torch", "2.13.0",
     ],
     "install-a10-driver535-torch241-py310": [
         "--driver", "535.104.05", "--arch", "sm_86", "--python-version", "3.10",
