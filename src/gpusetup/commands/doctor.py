@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
 
 import typer
@@ -54,6 +55,7 @@ def doctor(
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
     from gpusetup.render.doctor import render_doctor
+    from gpusetup.render.progress import probing
 
     if list_checks:
         for finding_id, meaning in all_ids().items():
@@ -69,12 +71,13 @@ def doctor(
         facts = load_facts_file(facts_file)
     else:
         target = None if no_probe else checked_target(python, timeout=timeout)
-        facts = collect_facts(
-            target.path if target else None,
-            run_probe=not no_probe,
-            probe_timeout=timeout,
-            target=target,
-        )
+        with probing(target.path if target else None, timeout, sys.stderr.isatty()):
+            facts = collect_facts(
+                target.path if target else None,
+                run_probe=not no_probe,
+                probe_timeout=timeout,
+                target=target,
+            )
     report = diagnose(facts, profiles, ignore, strict, expected)
     if json_out:
         print_json(report.to_dict())

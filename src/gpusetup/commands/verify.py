@@ -121,7 +121,7 @@ def verify(
     started = time.monotonic()
     from gpusetup.render.verify import Progress
 
-    progress = Progress(expected_results(devices, dtypes), sys.stderr.isatty())
+    progress = Progress(config, sys.stderr.isatty())
     with Sampler() as sampler, progress:
         run = run_child(interpreter, config, limit, progress.event)
     if run.fatal:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from gpusetup.render.console import make_console, write_stderr
 from gpusetup.verify.score import PT2, Row, VerifyResult, rate_text
 
 if TYPE_CHECKING:
@@ -188,45 +187,6 @@ def junit_xml(result: VerifyResult) -> str:
     )
 
 
-class Progress:
-    """A rich progress bar on a terminal, plain lines elsewhere; always on stderr."""
+from gpusetup.render.progress import VerifyProgress as Progress  # noqa: E402 - the name verify uses
 
-    def __init__(self, expected: int, tty: bool) -> None:
-        self.expected, self.tty = expected, tty
-        self._bar: object = None
-        self._task: object = None
-
-    def __enter__(self) -> Progress:
-        if self.tty:
-            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
-            from rich.progress import Progress as Bar
-
-            bar = Bar(
-                TextColumn("{task.description}", markup=False),  # names from the child: data
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=make_console(stderr=True),
-                transient=True,
-            )
-            bar.start()
-            self._bar, self._task = bar, bar.add_task("starting torch ...", total=self.expected)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
-
-    def event(self, kind: str, event: Dict[str, object]) -> None:
-        if self._bar is not None:
-            if kind == "RESULT":
-                what = f"{event.get('benchmark')} {event.get('dtype')}"
-                self._bar.update(self._task, advance=1, description=what)  # type: ignore[attr-defined]
-            return
-        if kind == "RESULT":
-            write_stderr(progress_line(event))
-        elif kind == "DEVICE":
-            where = (
-                "cpu" if event.get("gpu") == -1 else f"gpu{event.get('gpu')} {event.get('name')}"
-            )
-            write_stderr(f"measuring {where} ...")
+__all__ = ["Progress", "junit_xml", "progress_line", "render_verify", "size_text", "value_text"]
