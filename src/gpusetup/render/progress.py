@@ -105,7 +105,7 @@ class _Live:
     def __rich__(self) -> Any:
         from rich.text import Text
 
-        self._spinner.update(text=Text(self._text()))
+        self._spinner.update(text=Text(self._text(), no_wrap=True, overflow="ellipsis"))
         return self._spinner
 
     def start(self) -> None:
