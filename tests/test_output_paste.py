@@ -119,3 +119,22 @@ def test_colour_only_where_wanted() -> None:
 def test_force_colour_on_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b[" not in verify_text(80, monkeypatch, "NO_COLOR")
     assert "\x1b[" in verify_text(80, monkeypatch, "FORCE_COLOR")
+
+
+def test_fleet_report_and_profiles_list_keep_values_whole(tmp_path: Path) -> None:
+    from tests.output_cases import run_cli
+
+    files = []
+    for path in FACT_FILES[:3]:
+        data, _ = run_cli(["doctor", "--facts", str(path), "--json"], 80, tmp_path)
+        files.append(tmp_path / f"{path.stem[:12]}.json")
+        files[-1].write_text(data)
+    text, _ = run_cli(["report", *map(str, files)], 80, tmp_path)
+    _no_trailing_spaces(text)
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines()), text
+    for file in files:
+        assert file.stem in text
+    listed, _ = run_cli(["profiles", "list"], 80, tmp_path)
+    _no_trailing_spaces(listed)
+    assert "…" not in listed and all(len(line) <= 80 for line in listed.splitlines()), listed
+    assert "2.4.1" in listed.split()
