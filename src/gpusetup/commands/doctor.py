@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
 
 import typer
@@ -18,26 +19,32 @@ def doctor(
     json_out: bool = typer.Option(
         False, "--json", help="Print the versioned JSON report (gpusetup.doctor/1)."
     ),
-    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help=PYTHON_HELP),
     no_probe: bool = typer.Option(
         False, "--no-probe", help="Skip the torch probe (the fast path)."
     ),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1): for CI."),
-    ignore: List[str] = typer.Option([], "--ignore", help="Skip a finding id (repeatable)."),
+    ignore: List[str] = typer.Option(
+        [], "--ignore", metavar="ID", help="Skip a finding id (repeatable)."
+    ),
     facts_file: Optional[str] = typer.Option(
         None,
         "--facts",
+        metavar="PATH",
         help="Re-diagnose a doctor --json report, or a pasted collect_env / nvidia-smi / nvidia-smi -q "
         "('-': stdin).",
     ),
     timeout: float = typer.Option(
-        DEFAULT_TIMEOUT, "--timeout", help="Seconds the torch probe may take."
+        DEFAULT_TIMEOUT, "--timeout", metavar="SECONDS", help="Seconds the torch probe may take."
     ),
     profiles_dir: List[str] = typer.Option(
-        [], "--profiles", help="Extra profile directory (repeatable)."
+        [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
     ),
     expect_gpus: Optional[str] = typer.Option(
-        None, "--expect-gpus", help="An error when fewer GPUs than this are visible: for CI."
+        None,
+        "--expect-gpus",
+        metavar="N",
+        help="An error when fewer GPUs than this are visible: for CI.",
     ),
     markdown: bool = typer.Option(
         False, "--markdown", help="Print a short Markdown diagnosis (for an issue comment)."
@@ -54,6 +61,7 @@ def doctor(
     from gpusetup.facts.collect import collect_facts
     from gpusetup.profiles.load import load_profiles
     from gpusetup.render.doctor import render_doctor
+    from gpusetup.render.progress import probing
 
     if list_checks:
         for finding_id, meaning in all_ids().items():
@@ -69,12 +77,13 @@ def doctor(
         facts = load_facts_file(facts_file)
     else:
         target = None if no_probe else checked_target(python, timeout=timeout)
-        facts = collect_facts(
-            target.path if target else None,
-            run_probe=not no_probe,
-            probe_timeout=timeout,
-            target=target,
-        )
+        with probing(target.path if target else None, timeout, sys.stderr.isatty()):
+            facts = collect_facts(
+                target.path if target else None,
+                run_probe=not no_probe,
+                probe_timeout=timeout,
+                target=target,
+            )
     report = diagnose(facts, profiles, ignore, strict, expected)
     if json_out:
         print_json(report.to_dict())

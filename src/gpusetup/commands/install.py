@@ -48,20 +48,23 @@ def install(
     torch: Optional[str] = typer.Option(
         None,
         "--torch",
+        metavar="VERSION",
         help="Version or range: 2.4.1, 2.1, 2.1.*, '>=2.3' [default: newest that fits].",
     ),
     cuda: str = typer.Option(
         "auto",
         "--cuda",
+        metavar="VERSION",
         help="auto, cpu, a build (12.6 or cu126), rocm6.1, or the driver's CUDA as nvidia-smi "
         "prints it (12.2: the newest build that driver runs).",
     ),
     packages: Optional[str] = typer.Option(
         None,
         "--packages",
+        metavar="LIST",
         help=PACKAGES_HELP,
     ),
-    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help=PYTHON_HELP),
     installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
     dry_run: bool = typer.Option(
         False,
@@ -85,27 +88,34 @@ def install(
         False, "--explain", help="List every candidate variant and why it was taken or rejected."
     ),
     driver: Optional[str] = typer.Option(
-        None, "--driver", help="Plan for this driver version instead of the detected one."
+        None,
+        "--driver",
+        metavar="VERSION",
+        help="Plan for this driver version instead of the detected one.",
     ),
     arch: List[str] = typer.Option(
-        [], "--arch", help="Plan for this GPU arch (sm_90; repeatable)."
+        [], "--arch", metavar="SM", help="Plan for this GPU arch (sm_90; repeatable)."
     ),
     python_version: Optional[str] = typer.Option(
-        None, "--python-version", help="Plan for this Python (3.10)."
+        None, "--python-version", metavar="VERSION", help="Plan for this Python (3.10)."
     ),
     platform: Optional[str] = typer.Option(
-        None, "--platform", help="Plan for linux_x86_64, linux_aarch64, win_amd64, macos_arm64."
+        None,
+        "--platform",
+        metavar="PLATFORM",
+        help="Plan for linux_x86_64, linux_aarch64, win_amd64, macos_arm64.",
     ),
     constraints: Optional[str] = typer.Option(
         None,
         "--constraints",
+        metavar="PATH",
         help="After a verified install, write a pip constraints file pinning the family to what the target holds.",
     ),
     profile: Optional[str] = typer.Option(
-        None, "--profile", help="Use a named stack from a profile directory."
+        None, "--profile", metavar="NAME", help="Use a named stack from a profile directory."
     ),
     profiles_dir: List[str] = typer.Option(
-        [], "--profiles", help="Extra profile directory (repeatable)."
+        [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
     ),
 ) -> None:
     """Resolve the matching PyTorch build (torch + torchvision, + torchaudio where the release has one) and install it, safely."""

@@ -14,14 +14,16 @@ from gpusetup.render.console import make_console, print_error, print_line
 
 app = typer.Typer(help="Validate, list and show the compatibility profiles.", no_args_is_help=True)
 
-PROFILES_OPTION = typer.Option([], "--profiles", help="Extra profile directory (repeatable).")
+PROFILES_OPTION = typer.Option(
+    [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
+)
 
 
 @app.command("validate")
 @cli_edge
 def validate(
     path: Optional[str] = typer.Argument(
-        None, help="A profile file or directory [default: all in use]."
+        None, metavar="[PATH]", help="A profile file or directory [default: all in use]."
     ),
 ) -> None:
     """Check profile files against the schema and each other: every file:line problem, exit 2."""
@@ -56,7 +58,7 @@ def list_releases(profiles_dir: List[str] = PROFILES_OPTION) -> None:
 @app.command("show")
 @cli_edge
 def show(
-    version: str = typer.Argument(..., help="A torch release, e.g. 2.1.2."),
+    version: str = typer.Argument(..., metavar="VERSION", help="A torch release, e.g. 2.1.2."),
     profiles_dir: List[str] = PROFILES_OPTION,
 ) -> None:
     """One release in full: variants with their GPU architectures, companions, conda, sources."""

@@ -14,7 +14,7 @@ from gpusetup.render.console import make_console, print_json, print_line
 @cli_edge
 def report(
     files: Optional[List[str]] = typer.Argument(
-        None, help="doctor --json / verify --json files, one or more per node."
+        None, metavar="FILE...", help="doctor --json / verify --json files, one or more per node."
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the fleet report as JSON (gpusetup.report/1)."
@@ -23,7 +23,10 @@ def report(
         False, "--markdown", help="Print Markdown (for $GITHUB_STEP_SUMMARY)."
     ),
     threshold: float = typer.Option(
-        0.10, "--threshold", help="Name GPUs this fraction below the fleet median."
+        0.10,
+        "--threshold",
+        metavar="FRACTION",
+        help="Name GPUs this fraction below the fleet median.",
     ),
 ) -> None:
     """Read many nodes' reports: version skew, failing nodes and slow GPUs; exit 1 when something stands out."""

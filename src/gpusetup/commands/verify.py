@@ -39,11 +39,15 @@ QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
 @cli_edge
 def verify(
     device: str = typer.Option(
-        "all", "--device", help="all, cpu, or GPU indices as torch numbers them: 0 or 0,2."
+        "all",
+        "--device",
+        metavar="DEVICES",
+        help="all, cpu, or GPU indices as torch numbers them: 0 or 0,2.",
     ),
     dtype: Optional[str] = typer.Option(
         None,
         "--dtype",
+        metavar="LIST",
         help="Comma list of fp32,tf32,fp16,bf16,fp8 [quick: fp32,tf32,bf16,fp8; full: all].",
     ),
     full: bool = typer.Option(False, "--full", help="Larger sizes, more samples, every dtype."),
@@ -55,22 +59,36 @@ def verify(
     json_out: bool = typer.Option(
         False, "--json", help="Print the JSON report (gpusetup.verify/1)."
     ),
-    junit: Optional[str] = typer.Option(None, "--junit", help="Also write JUnit XML to this file."),
+    junit: Optional[str] = typer.Option(
+        None, "--junit", metavar="PATH", help="Also write JUnit XML to this file."
+    ),
     min_fraction: Optional[float] = typer.Option(
-        None, "--min-fraction", help="Floor as a fraction of the datasheet peak (e.g. 0.6)."
+        None,
+        "--min-fraction",
+        metavar="FRACTION",
+        help="Floor as a fraction of the datasheet peak (e.g. 0.6).",
     ),
     min_tflops: List[str] = typer.Option(
-        [], "--min-tflops", help="Absolute floor per dtype, e.g. bf16=500 (repeatable)."
+        [],
+        "--min-tflops",
+        metavar="DTYPE=TFLOPS",
+        help="Absolute floor per dtype, e.g. bf16=500 (repeatable).",
     ),
-    python: Optional[str] = typer.Option(None, "--python", help=PYTHON_HELP),
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help=PYTHON_HELP),
     expect_gpus: Optional[str] = typer.Option(
-        None, "--expect-gpus", help="Fail (exit 1) when fewer GPUs than this are visible: for CI."
+        None,
+        "--expect-gpus",
+        metavar="N",
+        help="Fail (exit 1) when fewer GPUs than this are visible: for CI.",
     ),
     timeout: Optional[float] = typer.Option(
-        None, "--timeout", help="Seconds the whole run may take [quick 240, full 1200]."
+        None,
+        "--timeout",
+        metavar="SECONDS",
+        help="Seconds the whole run may take [quick 240, full 1200].",
     ),
     profiles_dir: List[str] = typer.Option(
-        [], "--profiles", help="Extra profile directory (repeatable)."
+        [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
     ),
     compile_train: bool = typer.Option(
         False, "--compile", help="Also run the train-step workload through torch.compile."
@@ -121,7 +139,7 @@ def verify(
     started = time.monotonic()
     from gpusetup.render.verify import Progress
 
-    progress = Progress(expected_results(devices, dtypes), sys.stderr.isatty())
+    progress = Progress(config, sys.stderr.isatty())
     with Sampler() as sampler, progress:
         run = run_child(interpreter, config, limit, progress.event)
     if run.fatal:

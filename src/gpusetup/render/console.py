@@ -13,7 +13,7 @@ import math
 import os
 import re
 import sys
-from typing import IO, TYPE_CHECKING, Any, Iterable, Optional
+from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, Optional
 
 from gpusetup.errors import OutputError
 
@@ -193,17 +193,51 @@ def _make_safe_console_class() -> Any:
     return SafeConsole
 
 
+_TRAILING = re.compile(r"[ \t]+(?=(?:\x1b\[[0-9;]*m)*\n)")
+DEFAULT_WIDTH = 80  # piped output with no COLUMNS: what a terminal and an issue comment show
+
+
+class _LineEnds(GuardedStream):
+    """A stream whose lines never end in spaces (rich pads table cells to the column width)."""
+
+    def write(self, text: str) -> int:
+        return super().write(_TRAILING.sub("", text))
+
+
+def output_width(environ: Optional[Dict[str, str]] = None, tty: bool = False) -> Optional[int]:
+    """COLUMNS when it is a positive number, else the terminal's own (None) or 80 off a terminal."""
+    columns = (os.environ if environ is None else environ).get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), 20)
+    return None if tty else DEFAULT_WIDTH
+
+
+def colour_wanted(tty: bool, environ: Optional[Dict[str, str]] = None) -> bool:
+    """Colour on a terminal only; NO_COLOR (set, not empty) turns it off, FORCE_COLOR on."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return tty
+
+
 def make_console(stderr: bool = False) -> Console:
-    """The console every renderer prints to: no markup, no emoji codes, escapes made visible."""
-    stream = GuardedStream(sys.stderr if stderr else sys.stdout, "stderr" if stderr else "stdout")
+    """The console every renderer prints to: no markup, no emoji codes, escapes made visible;
+    COLUMNS wide (80 when piped), colour only where it is wanted, no trailing spaces."""
+    stream = _LineEnds(sys.stderr if stderr else sys.stdout, "stderr" if stderr else "stdout")
+    tty = stream.isatty()
+    colour = colour_wanted(tty)
     console: Console = _make_safe_console_class()(
         file=stream,
-        no_color="NO_COLOR" in os.environ,
+        no_color=not colour,
+        color_system="auto" if colour else None,
+        force_terminal=tty or colour,  # a terminal without colour (NO_COLOR) still redraws
         highlight=False,
         markup=False,
         emoji=False,
         soft_wrap=False,
-        width=None if stream.isatty() else 110,
+        width=output_width(tty=tty),
     )
     return console
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -30,7 +31,8 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     console.print(_driver_line(facts))
     if facts.gpus:
         probed = facts.torch.status == "ok" and bool(facts.torch.devices)
-        console.print(_gpu_table(facts.gpus, facts.torch.cuda_index_by_bus(), probed))
+        for table in _gpu_tables(facts.gpus, facts.torch.cuda_index_by_bus(), probed, console):
+            console.print(table)
     if "toolkit" in facts.input.unstated:
         console.print(Text("Toolkit: not in the report", style="dim"))
     else:
@@ -45,21 +47,22 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     if not report.findings:
         console.print(Text("✔ no problems found", style="bold green"))
     else:
-        console.print(_findings_table(report))
+        _render_findings(report, console)
     console.print()
     console.print(_summary(report))
 
 
-def _findings_table(report: DoctorReport) -> Table:
-    table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
+def _render_findings(report: DoctorReport, console: Console) -> None:
     for finding in report.findings:
         mark, style = _MARK[finding.severity]
-        body = Text(finding.title) + Text("\nfix: ", style="dim") + Text(finding.fix)
-        table.add_row(Text(mark, style=style), Text(finding.id, style=style), body)
-    return table
+        head = Table.grid(padding=(0, 1))
+        head.add_column(no_wrap=True)
+        head.add_column(overflow="fold")
+        head.add_row(
+            Text(mark, style=style), Text(finding.id, style=style) + Text(f": {finding.title}")
+        )
+        console.print(head)
+        console.print(Text("  fix: ", style="dim") + Text(finding.fix), soft_wrap=True)
 
 
 def _system_line(facts: Facts) -> str:
@@ -115,50 +118,58 @@ def _na(value: object, unit: str = "") -> str:
     return "n/a" if value is None else f"{value}{unit}"
 
 
-def _gpu_table(gpus: List[GpuFacts], cuda_index: Dict[str, int], probed: bool) -> Table:
-    """NVML's numbering (#, PCI order) beside torch's (cuda, fastest first) when they were both read."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in (
-        "#",
-        "cuda",
-        "name",
-        "sm",
-        "memory MiB",
-        "temp",
-        "power W",
-        "PCIe",
-        "ECC",
-        "MIG",
-        "bus id",
+_IDENTITY = ("#", "cuda", "name", "sm", "bus id")
+_STATE = ("#", "memory MiB", "temp", "power W", "PCIe", "ECC", "MIG")
+_ALL = ("#", "cuda", "name", "sm", "memory MiB", "temp", "power W", "PCIe", "ECC", "MIG", "bus id")
+
+
+def _gpu_tables(
+    gpus: List[GpuFacts], cuda_index: Dict[str, int], probed: bool, console: Console
+) -> List[Table]:
+    """One GPU table when it fits the width, else two (who the GPU is, then its state): a number
+    or a name is never cut."""
+    cells = [_gpu_cells(gpu, cuda_index, probed) for gpu in gpus]
+    whole = _gpu_table(_ALL, cells)
+    if (
+        Measurement.get(console, console.options.update_width(10_000), whole).maximum
+        <= console.width
     ):
-        table.add_column(column)
-    for gpu in gpus:
-        if gpu.error:
-            table.add_row(str(gpu.index), "", Text(gpu.error, style="red"), *[""] * 8)
-            continue
-        memory = f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}"
-        power = f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}"
-        pcie = (
-            f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
-            if gpu.pcie_gen_current is not None or gpu.pcie_width_current is not None
-            else "n/a"
-        )
-        ecc = _flag(gpu.ecc_enabled)
-        cuda = str(cuda_index.get(gpu.pci_bus_id.upper(), "-")) if probed else ""
-        table.add_row(
-            str(gpu.index),
-            cuda,
-            gpu.name,
-            _na(gpu.compute_capability),
-            memory,
-            _na(gpu.temperature_c, "°C"),
-            power,
-            pcie,
-            ecc,
-            _flag(gpu.mig_enabled),
-            gpu.pci_bus_id,
-        )
+        return [whole]
+    return [_gpu_table(_IDENTITY, cells), _gpu_table(_STATE, cells)]
+
+
+def _gpu_table(columns: Tuple[str, ...], cells: List[Dict[str, Text]]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for row in cells:
+        table.add_row(*[row.get(column, Text("")) for column in columns])
     return table
+
+
+def _gpu_cells(gpu: GpuFacts, cuda_index: Dict[str, int], probed: bool) -> Dict[str, Text]:
+    """NVML's numbering (#, PCI order) beside torch's (cuda, fastest first) when both were read."""
+    if gpu.error:
+        return {"#": Text(str(gpu.index)), "name": Text(gpu.error, style="red")}
+    pcie = (
+        f"Gen{_na(gpu.pcie_gen_current)}x{_na(gpu.pcie_width_current)}"
+        if gpu.pcie_gen_current is not None or gpu.pcie_width_current is not None
+        else "n/a"
+    )
+    values = {
+        "#": str(gpu.index),
+        "cuda": str(cuda_index.get(gpu.pci_bus_id.upper(), "-")) if probed else "",
+        "name": gpu.name,
+        "sm": _na(gpu.compute_capability),
+        "memory MiB": f"{_na(gpu.memory_used_mib)}/{_na(gpu.memory_total_mib)}",
+        "temp": _na(gpu.temperature_c, "°C"),
+        "power W": f"{_na(gpu.power_draw_w)}/{_na(gpu.power_limit_w)}",
+        "PCIe": pcie,
+        "ECC": _flag(gpu.ecc_enabled),
+        "MIG": _flag(gpu.mig_enabled),
+        "bus id": gpu.pci_bus_id,
+    }
+    return {key: Text(value) for key, value in values.items()}
 
 
 def _flag(value: Optional[bool]) -> str:

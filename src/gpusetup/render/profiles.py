@@ -10,30 +10,25 @@ from gpusetup.profiles.model import Profiles, TorchRelease
 
 
 def render_releases(profiles: Profiles, console: Console) -> None:
-    table = Table(box=None, header_style="bold")
-    for column in (
-        "torch",
-        "python",
-        "variants",
-        "PyPI default",
-        "torchvision",
-        "torchaudio",
-        "conda",
-        "",
-    ):
-        table.add_column(column)
+    """One release a row; versions and names whole at 80 columns (only the variant list wraps)."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("torch", "python", "variants", "default", "vision", "audio", "conda"):
+        table.add_column(column, no_wrap=column != "variants")
+    unconfirmed = False
     for r in profiles.sorted_releases():
+        unconfirmed = unconfirmed or not r.confirmed
         table.add_row(
-            r.torch,
+            Text(r.torch + ("" if r.confirmed else "*"), style="" if r.confirmed else "yellow"),
             f"{r.python.min}-{r.python.max}",
             " ".join(r.variants),
             r.pypi_default,
             r.companions.get("torchvision", "-"),
             r.companions.get("torchaudio", "-"),
             "pytorch" if r.conda else "conda-forge",
-            "" if r.confirmed else Text("unconfirmed", style="yellow"),
         )
     console.print(table)
+    legend = "default: the build PyPI serves; vision, audio: torchvision, torchaudio"
+    console.print(Text(legend + (" · *: unconfirmed data" if unconfirmed else ""), style="dim"))
     if profiles.stacks:
         console.print(Text("stacks:", style="bold"))
         for stack in profiles.stacks.values():
@@ -41,7 +36,8 @@ def render_releases(profiles: Profiles, console: Console) -> None:
             console.print(
                 f"  {stack.name}: torch {stack.torch} + {stack.cuda}"
                 + (f" + Python {stack.python}" if stack.python else "")
-                + index
+                + index,
+                soft_wrap=True,  # an index URL to paste: never a newline inside it
             )
 
 
@@ -62,10 +58,10 @@ def render_release(profiles: Profiles, r: TorchRelease, console: Console) -> Non
     )
     companions = ", ".join(f"{k} {v}" for k, v in r.companions.items()) or "none confirmed"
     console.print(f"companions: {companions}")
-    table = Table(box=None, header_style="bold")
-    table.add_column("variant")
-    table.add_column("index")
-    table.add_column("GPU architectures (Linux x86_64)")
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("variant", no_wrap=True)
+    table.add_column("index", no_wrap=True)
+    table.add_column("GPU archs (x86_64)")
     for variant in r.variants:
         table.add_row(
             variant + ("" if r.variant_confirmed(variant) else " (unconfirmed)"),
@@ -77,6 +73,6 @@ def render_release(profiles: Profiles, r: TorchRelease, console: Console) -> Non
         console.print(f"conda: -c pytorch -c nvidia, pytorch-cuda {', '.join(r.conda.cuda)}")
     else:
         console.print("conda: not on the pytorch channel; conda-forge provides its own build")
-    console.print(f"source: {r.source}")
+    console.print(f"source: {r.source}", soft_wrap=True)
     if r.note:
         console.print(Text(f"note: {r.note}", style="dim"))

@@ -22,21 +22,31 @@ def _gpus(node: Node) -> str:
     return ", ".join(f"{node.gpus.count(m)} x {m}" for m in models)
 
 
+def _short_gpus(node: Node) -> str:
+    """The GPU models without the vendor's name (every one is NVIDIA's), one per line."""
+    if not node.gpus:
+        return "-"
+    models = sorted(set(node.gpus))
+    return "\n".join(f"{node.gpus.count(m)} x {m.removeprefix('NVIDIA ')}" for m in models)
+
+
 def render_report(fleet: FleetReport, console: Console) -> None:
+    """One node a row, its values whole; which findings failed a node is listed under problems."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=None, header_style="bold")
+    table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("node", "driver", "CUDA", "torch", "GPUs", "doctor", "verify"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "GPUs")
     for node in fleet.nodes:
-        doctor = ", ".join(node.doctor_errors) or "ok"
+        errors = len(node.doctor_errors)
+        doctor = f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"
         table.add_row(
             node.name,
             node.driver or "-",
             node.cuda or "-",
             node.torch or "-",
-            _gpus(node),
+            _short_gpus(node),
             Text(doctor, style="red" if node.doctor_errors else "green"),
             Text(_verify(node), style="red" if node.verify_passed is False else "green"),
         )
@@ -48,8 +58,12 @@ def render_report(fleet: FleetReport, console: Console) -> None:
     ):
         if lines:
             console.print(Text(title + ":", style="bold yellow"))
+            bullets = Table.grid(padding=(0, 1))
+            bullets.add_column(no_wrap=True)
+            bullets.add_column()
             for line in lines:
-                console.print(f"  • {line}")
+                bullets.add_row("  •", line)
+            console.print(bullets)
     verdict = "nothing stands out" if not int(fleet.exit_code) else "something stands out"
     console.print(
         Text(

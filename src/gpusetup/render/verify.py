@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from gpusetup.render.console import make_console, write_stderr
 from gpusetup.verify.score import PT2, Row, VerifyResult, rate_text
 
 if TYPE_CHECKING:
@@ -29,10 +28,10 @@ def render_verify(result: VerifyResult, console: Console) -> None:
         )
     first = "slowest rank" if result.mode == "collectives" else "gpu"
     pt2 = [r for r in result.rows if r.benchmark in PT2]
-    console.print(_table([r for r in result.rows if r.benchmark not in PT2], first))
+    _print_table(console, [r for r in result.rows if r.benchmark not in PT2], first)
     if pt2:  # its own table: its sizes and notes would squeeze the measurements' columns
         console.print(Text("PyTorch 2 workloads", style="bold"))
-        console.print(_table(pt2, first))
+        _print_table(console, pt2, first)
     verdict = "PASS" if result.passed else "FAIL"
     failed = sum(1 for r in result.rows if not r.ok)
     console.print(
@@ -44,14 +43,42 @@ def render_verify(result: VerifyResult, console: Console) -> None:
     )
 
 
-def _table(rows: List[Row], first: str) -> Any:
+def _print_table(console: Console, rows: List[Row], first: str) -> None:
+    """The table with size and note columns when it fits the width; else the measurements alone,
+    each row's size and note stacked below it (a number or a name is never cut)."""
+    from rich.measure import Measurement
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=None, header_style="bold")
+    wide = _table(rows, first, stacked=False)
+    options = console.options.update_width(10_000)
+    if Measurement.get(console, options, wide).minimum + 20 <= console.width:  # notes wrap
+        console.print(wide)
+        return
+    console.print(_table(rows, first, stacked=True))
+    notes = Table.grid(padding=(0, 1))
+    notes.add_column(no_wrap=True)
+    notes.add_column(overflow="fold")
+    for row in rows:
+        below = " · ".join(p for p in (size_text(row.size), row.reason) if p)
+        if below:
+            where = "cpu" if row.gpu < 0 else str(row.gpu)
+            notes.add_row(Text(f"  {where} {row.benchmark} {row.dtype}:"), Text(below))
+    if notes.row_count:
+        console.print(notes)
+
+
+def _table(rows: List[Row], first: str, stacked: bool) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
     numbers = ("value", "% peak", "floor", "fp64 err")
-    for column in (first, "benchmark", "dtype", *numbers, "", "size", "note"):
-        table.add_column(column, justify="right" if column in numbers else "left")
+    extra = () if stacked else ("size", "note")
+    for column in (first, "benchmark", "dtype", *numbers, "", *extra):
+        table.add_column(
+            column, justify="right" if column in numbers else "left", no_wrap=column != "note"
+        )
     for row in rows:
         status = (
             Text("skip", style="dim")
@@ -67,9 +94,12 @@ def _table(rows: List[Row], first: str) -> Any:
             "-" if row.floor is None else f"{row.floor:,.4g}",
             "-" if row.error is None else f"{row.error:.1e}",
         ]
-        table.add_row(
-            *[Text(cell) for cell in cells], status, Text(size_text(row.size)), Text(row.reason)
-        )
+        if not stacked:
+            table.add_row(
+                *[Text(c) for c in cells], status, Text(size_text(row.size)), Text(row.reason)
+            )
+            continue
+        table.add_row(*[Text(c) for c in cells], status)
     return table
 
 
@@ -157,45 +187,6 @@ def junit_xml(result: VerifyResult) -> str:
     )
 
 
-class Progress:
-    """A rich progress bar on a terminal, plain lines elsewhere; always on stderr."""
+from gpusetup.render.progress import VerifyProgress as Progress  # noqa: E402 - the name verify uses
 
-    def __init__(self, expected: int, tty: bool) -> None:
-        self.expected, self.tty = expected, tty
-        self._bar: object = None
-        self._task: object = None
-
-    def __enter__(self) -> Progress:
-        if self.tty:
-            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
-            from rich.progress import Progress as Bar
-
-            bar = Bar(
-                TextColumn("{task.description}", markup=False),  # names from the child: data
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=make_console(stderr=True),
-                transient=True,
-            )
-            bar.start()
-            self._bar, self._task = bar, bar.add_task("starting torch ...", total=self.expected)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
-
-    def event(self, kind: str, event: Dict[str, object]) -> None:
-        if self._bar is not None:
-            if kind == "RESULT":
-                what = f"{event.get('benchmark')} {event.get('dtype')}"
-                self._bar.update(self._task, advance=1, description=what)  # type: ignore[attr-defined]
-            return
-        if kind == "RESULT":
-            write_stderr(progress_line(event))
-        elif kind == "DEVICE":
-            where = (
-                "cpu" if event.get("gpu") == -1 else f"gpu{event.get('gpu')} {event.get('name')}"
-            )
-            write_stderr(f"measuring {where} ...")
+__all__ = ["Progress", "junit_xml", "progress_line", "render_verify", "size_text", "value_text"]
