@@ -378,3 +378,14 @@ def test_conda_settings_from_condarc_files_and_variables(tmp_path: Path) -> None
     assert found.value("remote_max_retries") == "5"
     ignored = {(i.name, i.adds_source) for i in found.ignored}
     assert {("channels", True), ("channel_alias", True), ("custom_channels", True)} <= ignored
+
+
+def test_pip_config_file_devnull_is_no_file_not_an_ignored_source(tmp_path: Path) -> None:
+    """pip reads PIP_CONFIG_FILE=/dev/null as "no config file": nothing there could add a source."""
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
+    quiet = pip_settings({**env, "PIP_CONFIG_FILE": os.devnull}, str(tmp_path))
+    assert not [i for i in quiet.ignored if i.name == "config-file"]
+    other = tmp_path / "other.conf"
+    other.write_text("[global]\nextra-index-url = https://example.invalid/simple\n")
+    loud = pip_settings({**env, "PIP_CONFIG_FILE": str(other)}, str(tmp_path))
+    assert [i for i in loud.ignored if i.name == "config-file"]

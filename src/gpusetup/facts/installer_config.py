@@ -187,7 +187,7 @@ def pip_settings(environ: Mapping[str, str], prefix: str) -> NetSettings:
     for variable in sorted(environ):
         if variable.startswith("PIP_") and variable != "PIP_CONFIG_FILE":
             _pip_option(found, _pip_name(variable[4:]), environ[variable], variable)
-    if environ.get("PIP_CONFIG_FILE"):
+    if environ.get("PIP_CONFIG_FILE") not in (None, "", os.devnull):  # os.devnull: no file at all
         found.ignored.append(Ignored("config-file", "PIP_CONFIG_FILE"))
     return found.done()
 
