@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.commands.output_path import check_writable
 from gpusetup.errors import CommandFailed, UsageError
 from gpusetup.facts.installer_config import (
@@ -38,7 +38,7 @@ from gpusetup.install.resolve import FAMILY, Plan, Request, resolve
 from gpusetup.plumbing import process
 from gpusetup.profiles.load import load_profiles
 from gpusetup.profiles.model import Profiles
-from gpusetup.render.console import make_console, print_json, print_line
+from gpusetup.render.console import make_console, print_line
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
 
@@ -185,7 +185,7 @@ def _install(
     if constraints is not None:
         _write_constraints(constraints, shown.plan, verified)
     if shown.json_out:
-        print_json({**_json(shown, "installed"), "installed": verified})
+        emit_json({**_json(shown, "installed"), "installed": verified})
     else:
         plan = shown.plan
         from rich.text import Text
@@ -322,7 +322,7 @@ def _network(chosen: InstallerKind, env: PythonEnv, tool: str) -> NetSettings:
 def _report(shown: Shown, status: str, changes: Optional[List[str]] = None) -> None:
     if shown.json_out:
         if status != "installing":
-            print_json(_json(shown, status))
+            emit_json(_json(shown, status))
         return
     from gpusetup.render.install import render_explain, render_plan  # rich only when printing
 

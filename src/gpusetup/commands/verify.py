@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import typer
 
-from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.commands.validate import optional_timeout, writable_file
 from gpusetup.errors import CommandFailed, MissingRequirement, UsageError
 from gpusetup.facts.target import PYTHON_HELP, checked_target
-from gpusetup.render.console import make_console, print_json
+from gpusetup.render.console import make_console
 
 if TYPE_CHECKING:
     from gpusetup.verify.events import ChildDevice, ChildFatal
@@ -399,7 +399,7 @@ def _output(result: Any, json_out: bool, junit: Optional[str]) -> None:
 
     # The results are shown first: a JUnit file that cannot be written must not lose them.
     if json_out:
-        print_json(result.to_dict())
+        emit_json(result.to_dict())
     else:
         render_verify(result, make_console())
     if junit is not None:
