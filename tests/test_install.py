@@ -11,6 +11,7 @@ from typing import Dict, List
 import pytest
 from packaging.version import Version
 
+import gpusetup
 from gpusetup.cli import app
 from gpusetup.facts.model import DriverFacts
 from gpusetup.facts.pyenv import PythonEnv
@@ -19,6 +20,7 @@ from gpusetup.install.resolve import Plan
 from gpusetup.profiles.model import Profiles
 from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
+from tests.jsonschema_subset import Validator
 
 runner = make_runner()
 PLAN = [
@@ -268,6 +270,7 @@ def _gpusetup(*args: str) -> subprocess.CompletedProcess[str]:
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
         "PIP_NO_INPUT": "1",
+        "PYTHONPATH": str(Path(gpusetup.__file__).parents[1]),  # the gpusetup under test
     }
     return subprocess.run(
         [sys.executable, "-m", "gpusetup", *args],
@@ -310,6 +313,8 @@ def test_real_install_is_idempotent_and_pins(
         "install", "--profiles", str(site_profiles), "--profile", "site", "--python", venv, "--json"
     )
     assert second.returncode == 0 and json.loads(second.stdout)["status"] == "already-installed"
+    schemas = Validator(Path(gpusetup.__file__).parent / "schemas", closed=True)
+    assert schemas.errors("install.json", json.loads(second.stdout)) == []
 
 
 @pytest.mark.slow
