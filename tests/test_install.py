@@ -358,8 +358,8 @@ def test_auto_installer_follows_the_release_not_its_name(
     torch: str, conda_env: bool, expected: str, profiles: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """2.10 is not on the pytorch conda channel although its name starts like 2.1's."""
-    from gpusetup.commands.install import _installer
     from gpusetup.facts.pyenv import PythonEnv
+    from gpusetup.install.installer_choice import choose_installer
     from gpusetup.install.resolve import Machine, Request, resolve
 
     monkeypatch.setattr("gpusetup.plumbing.process.which", lambda name: None)
@@ -371,7 +371,7 @@ def test_auto_installer_follows_the_release_not_its_name(
     env = PythonEnv(
         "/opt/conda/bin/python", "3.11", "3.11.9", "linux", "x86_64", "/opt/conda", conda_env
     )
-    assert _installer("auto", env, plan) == expected
+    assert choose_installer("auto", env, plan) == expected
 
 
 def test_a_numpy_pin_is_part_of_being_installed() -> None:
