@@ -14,7 +14,7 @@ from gpusetup.install.installer_choice import choose_installer, installer_tool, 
 from gpusetup.install.installers import STRATEGIES, Target
 from gpusetup.install.post_check import Checked, check_installed, write_constraints
 from gpusetup.install.request import InstallOptions, build_request, check_stack_python
-from gpusetup.install.resolve import Request, resolve
+from gpusetup.install.resolve import resolve
 from gpusetup.install.result import InstallResult, InstallStatus
 from gpusetup.profiles.load import load_profiles
 
@@ -35,20 +35,15 @@ def run_install(o: InstallOptions, before_work: BeforeWork) -> InstallResult:
     overrides = decide.Overrides(o.driver, o.arch, o.python_version, o.platform)
     machine = decide.plan_machine(env, nvml_driver, gpus, overrides)
     wanted = "pip" if o.installer == "auto" else o.installer
-    plan = resolve(
-        Request(request.torch, request.cuda, request.packages, wanted, request.index_url),
-        machine,
-        profiles,
-    )
+    plan = resolve(replace(request, installer=wanted), machine, profiles)
     chosen = choose_installer(o.installer, env, plan)
     strategy, tool = STRATEGIES[chosen], installer_tool(chosen)
     target = Target(interpreter, env.prefix, env.conda)
     if o.prints_text:
-        text = (
-            decide.shell_line(strategy.argv(tool, target, plan, NetSettings()))
-            if (o.fmt or "command") == "command"
-            else decide.render_format(plan, o.fmt or "command", machine.python)
-        )
+        if (o.fmt or "command") == "command":
+            text = decide.shell_line(strategy.argv(tool, target, plan, NetSettings()))
+        else:
+            text = decide.render_format(plan, o.fmt or "command", machine.python)
         return InstallResult(plan, text=text.rstrip())
     settings = network_settings(chosen, env, tool)
     shown = InstallResult(
