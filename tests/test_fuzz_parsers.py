@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gpusetup.commands.verify import parse_devices, parse_dtypes, parse_min_tflops
 from gpusetup.errors import UsageError
 from gpusetup.profiles.load import load_file
+from gpusetup.verify.config import parse_devices, parse_dtypes, parse_min_tflops
 
 
 @given(st.text(max_size=20), st.one_of(st.none(), st.integers(min_value=0, max_value=16)))

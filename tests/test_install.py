@@ -11,6 +11,7 @@ from typing import Dict, List
 import pytest
 from packaging.version import Version
 
+import gpusetup
 from gpusetup.cli import app
 from gpusetup.facts.model import DriverFacts
 from gpusetup.facts.pyenv import PythonEnv
@@ -19,6 +20,7 @@ from gpusetup.install.resolve import Plan
 from gpusetup.profiles.model import Profiles
 from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
+from tests.jsonschema_subset import Validator
 
 runner = make_runner()
 PLAN = [
@@ -268,6 +270,7 @@ def _gpusetup(*args: str) -> subprocess.CompletedProcess[str]:
         "PATH": "/usr/bin:/bin",
         "HOME": "/tmp",
         "PIP_NO_INPUT": "1",
+        "PYTHONPATH": str(Path(gpusetup.__file__).parents[1]),  # the gpusetup under test
     }
     return subprocess.run(
         [sys.executable, "-m", "gpusetup", *args],
@@ -310,6 +313,8 @@ def test_real_install_is_idempotent_and_pins(
         "install", "--profiles", str(site_profiles), "--profile", "site", "--python", venv, "--json"
     )
     assert second.returncode == 0 and json.loads(second.stdout)["status"] == "already-installed"
+    schemas = Validator(Path(gpusetup.__file__).parent / "schemas", closed=True)
+    assert schemas.errors("install.json", json.loads(second.stdout)) == []
 
 
 @pytest.mark.slow
@@ -353,8 +358,8 @@ def test_auto_installer_follows_the_release_not_its_name(
     torch: str, conda_env: bool, expected: str, profiles: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """2.10 is not on the pytorch conda channel although its name starts like 2.1's."""
-    from gpusetup.commands.install import _installer
     from gpusetup.facts.pyenv import PythonEnv
+    from gpusetup.install.installer_choice import choose_installer
     from gpusetup.install.resolve import Machine, Request, resolve
 
     monkeypatch.setattr("gpusetup.plumbing.process.which", lambda name: None)
@@ -366,7 +371,7 @@ def test_auto_installer_follows_the_release_not_its_name(
     env = PythonEnv(
         "/opt/conda/bin/python", "3.11", "3.11.9", "linux", "x86_64", "/opt/conda", conda_env
     )
-    assert _installer("auto", env, plan) == expected
+    assert choose_installer("auto", env, plan) == expected
 
 
 def test_a_numpy_pin_is_part_of_being_installed() -> None:

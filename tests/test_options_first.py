@@ -15,7 +15,7 @@ import pytest
 
 import gpusetup
 from gpusetup.cli import app
-from gpusetup.commands.verify import expected_results, parse_dtypes
+from gpusetup.verify.config import expected_results, parse_dtypes
 from tests.conftest import make_runner
 
 runner = make_runner()

@@ -156,6 +156,15 @@ def test_wheel_contains_every_profile(wheel: Path) -> None:
 
 
 @pytest.mark.slow
+def test_wheel_contains_every_json_schema(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    schemas = sorted((ROOT / "src" / "gpusetup" / "schemas").glob("*.json"))
+    assert len(schemas) >= 6
+    for schema in schemas:
+        assert f"gpusetup/schemas/{schema.name}" in names
+
+
+@pytest.mark.slow
 def test_installed_wheel_reads_its_own_profiles(wheel: Path, tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
     python = tmp_path / "venv" / "bin" / "python"

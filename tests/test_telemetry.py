@@ -7,10 +7,10 @@ import time
 
 import pynvml
 
-from gpusetup.commands.verify import _by_device
 from gpusetup.facts.nvml import Sampler, collect_nvml
 from gpusetup.profiles.model import Profiles
 from gpusetup.verify.events import ChildDevice
+from gpusetup.verify.run import by_device
 from gpusetup.verify.score import Floors, score
 from tests.fakes.nvml import FakeGpu, FakeNvml
 
@@ -58,7 +58,7 @@ def test_cuda_numbering_is_matched_to_nvml_by_bus_id(profiles: Profiles) -> None
         ChildDevice(gpu=0, name="GPU", pci_bus_id="00000000:3b:00.0"),
         ChildDevice(gpu=1, name="GPU", pci_bus_id="00000000:18:00.0"),
     ]
-    pcie, telemetry = _by_device(devices, gpus, sampler.telemetry)
+    pcie, telemetry = by_device(devices, gpus, sampler.telemetry)
     assert pcie == {0: (5, 16), 1: (5, 16)}
     assert (
         telemetry[0].pci_bus_id == "00000000:3B:00.0"

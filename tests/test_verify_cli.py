@@ -13,10 +13,10 @@ from typing import Dict, List, Optional
 import pytest
 
 from gpusetup.cli import app
-from gpusetup.commands.verify import parse_devices
 from gpusetup.errors import UsageError
 from gpusetup.profiles.model import Profiles
 from gpusetup.verify.child import run_child
+from gpusetup.verify.config import parse_devices
 from gpusetup.verify.score import Floors, VerifyResult, score
 from tests.conftest import make_runner, torch_cuda_build
 from tests.fakes.nvml import FakeGpu, FakeNvml

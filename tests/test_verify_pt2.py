@@ -13,11 +13,11 @@ from typing import Any, Dict, List
 import pytest
 
 from gpusetup.cli import app
-from gpusetup.commands.verify import parse_min_tflops
 from gpusetup.errors import UsageError
 from gpusetup.profiles.model import Profiles
 from gpusetup.render.verify import size_text
 from gpusetup.verify.child import run_child
+from gpusetup.verify.config import parse_min_tflops
 from gpusetup.verify.pt2 import explain, explain_compile_failures
 from gpusetup.verify.score import Floors, Row, score
 from tests.conftest import make_runner

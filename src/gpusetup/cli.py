@@ -10,7 +10,7 @@ import typer
 
 from gpusetup import __version__
 from gpusetup.commands.doctor import doctor
-from gpusetup.commands.edge import STATE
+from gpusetup.commands.edge import STATE, run_app
 from gpusetup.commands.install import install
 from gpusetup.commands.profiles import app as profiles_app
 from gpusetup.commands.report import report
@@ -106,4 +106,4 @@ def _writable(stream: object) -> bool:
 def main() -> None:
     if not _writable(sys.stderr):  # started with stderr closed (2>&-): messages go nowhere,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - and the exit codes still hold
-    app(prog_name="gpusetup")
+    run_app(app, "gpusetup")

@@ -13,6 +13,11 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # bad usage or input
     MISSING = 3  # the machine lacks what the command needs (no GPU, no torch)
     INTERNAL = 4  # a bug in gpusetup; the traceback only with --debug
+    # 128 + the signal number, as a shell reports a process the signal ended
+    SIGHUP = 129  # the terminal or ssh session went away
+    SIGINT = 130  # Ctrl-C
+    PIPE_CLOSED = 141  # SIGPIPE: the reader of stdout went away (| head); quietly, as git does
+    SIGTERM = 143  # a cancelled CI job, `timeout`
 
 
 class GpusetupError(Exception):

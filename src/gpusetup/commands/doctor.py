@@ -7,11 +7,11 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.commands.validate import positive_finite
 from gpusetup.facts.probe import DEFAULT_TIMEOUT
 from gpusetup.facts.target import PYTHON_HELP, checked_target
-from gpusetup.render.console import make_console, print_json, print_line
+from gpusetup.render.console import make_console, print_line
 
 
 @cli_edge
@@ -86,7 +86,7 @@ def doctor(
             )
     report = diagnose(facts, profiles, ignore, strict, expected)
     if json_out:
-        print_json(report.to_dict())
+        emit_json(report.to_dict())
     elif markdown:
         from gpusetup.render.markdown import render_markdown
 

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.errors import ProfileError, UsageError
 from gpusetup.profiles.load import load_profiles, profile_dirs
 from gpusetup.render.console import make_console, print_error, print_line
@@ -20,10 +20,13 @@ PROFILES_OPTION = typer.Option(
 
 
 @app.command("validate")
-@cli_edge
+@cli_edge(command="profiles")
 def validate(
     path: Optional[str] = typer.Argument(
         None, metavar="[PATH]", help="A profile file or directory [default: all in use]."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the files and problems as JSON (gpusetup.profiles/1)."
     ),
 ) -> None:
     """Check profile files against the schema and each other: every file:line problem, exit 2."""
@@ -37,11 +40,13 @@ def validate(
             raise UsageError(f"{path}: no such file or directory")
         files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
     errors = validate_files(files)
+    if json_out:
+        emit_json({"files": [str(f) for f in files], "problems": errors})
     if errors:
         for line in errors[:-1]:
             print_error(line)
         raise ProfileError(errors[-1], f"{len(errors)} problem(s) in the profiles")
-    for file in files:
+    for file in [] if json_out else files:
         print_line(f"ok {file}")
 
 

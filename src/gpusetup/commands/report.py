@@ -6,9 +6,9 @@ from typing import List, Optional
 
 import typer
 
-from gpusetup.commands.edge import cli_edge
+from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.errors import UsageError
-from gpusetup.render.console import make_console, print_json, print_line
+from gpusetup.render.console import make_console, print_line
 
 
 @cli_edge
@@ -37,7 +37,7 @@ def report(
         raise UsageError(f"--threshold {threshold}: must be a fraction between 0 and 1, e.g. 0.1")
     fleet = build_fleet(read_reports(files or []), threshold)
     if json_out:
-        print_json(fleet.to_dict())
+        emit_json(fleet.to_dict())
     elif markdown:
         print_line(markdown_report(fleet))
     else:
