@@ -31,7 +31,7 @@ def _envelope(stdout: str, command: str, code: int) -> dict[str, Any]:
     [
         ("doctor", ["doctor", "--facts", "/nonexistent.json"], "no such file"),
         ("doctor", ["doctor", "--ignore", "no-such-check"], "no such check id"),
-        ("install", ["install", "--installer", "zzz"], "unknown installer"),
+        ("install", ["install", "--cuda", "abc"], "not a CUDA version"),
         ("install", ["install", "--print"], "--json cannot be combined with --print"),
         ("verify", ["verify", "--dtype", "fp7"], "unknown dtype fp7"),
         ("verify", ["verify", "--min-fraction", "7"], "must be a fraction of peak"),
@@ -78,6 +78,7 @@ def test_the_envelope_exit_code_is_the_process_exit_code(path: Path) -> None:
     [
         (["doctor", "--json", "--timeout", "x"], "doctor", "'x' is not a valid float"),
         (["install", "--json", "--bogus"], "install", "No such option: --bogus"),
+        (["install", "--json", "--installer", "zzz"], "install", "'zzz' is not one of"),
         (["verify", "--json", "--timeout", "soon"], "verify", "is not a valid float"),
         (["report", "--json", "--threshold", "x"], "report", "is not a valid float"),
         (["profiles", "show", "--json"], "profiles", "No such option: --json"),

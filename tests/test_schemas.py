@@ -111,7 +111,7 @@ def test_profiles_validate_matches_the_schema() -> None:
     ("name", "args"),
     [
         ("doctor", ["doctor", "--facts", "/nonexistent.json"]),
-        ("install", ["install", "--installer", "zzz"]),
+        ("install", ["install", "--cuda", "abc"]),
         ("verify", ["verify", "--dtype", "fp7"]),
         ("report", ["report", "/nonexistent.json"]),
         ("profiles", ["profiles", "validate", "/nonexistent"]),

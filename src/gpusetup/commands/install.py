@@ -12,7 +12,7 @@ from gpusetup.install.command_run import run_install
 from gpusetup.install.installers import redact
 from gpusetup.install.missing_companions import PACKAGES_HELP
 from gpusetup.install.plan import shell_line
-from gpusetup.install.request import InstallOptions, check_options
+from gpusetup.install.request import InstallerChoice, InstallOptions, OutputFormat, check_options
 from gpusetup.install.result import InstallResult, InstallStatus
 from gpusetup.render.console import make_console, print_line
 
@@ -39,7 +39,12 @@ def install(
         help=PACKAGES_HELP,
     ),
     python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help=PYTHON_HELP),
-    installer: str = typer.Option("auto", "--installer", help="auto, pip, uv or conda."),
+    installer: InstallerChoice = typer.Option(
+        InstallerChoice.AUTO,
+        "--installer",
+        help="Which installer runs [auto: conda in a conda env for releases on the pytorch channel "
+        "(2.0-2.5.1), else uv where installed, else pip].",
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -53,7 +58,7 @@ def install(
     json_out: bool = typer.Option(
         False, "--json", help="Print the plan as JSON (gpusetup.install/1)."
     ),
-    fmt: Optional[str] = typer.Option(
+    fmt: Optional[OutputFormat] = typer.Option(
         None,
         "--format",
         help="command, requirements, uv (pyproject snippet) or conda (environment.yml); not with --json.",
@@ -94,7 +99,8 @@ def install(
 ) -> None:
     """Resolve the matching PyTorch build (torch + torchvision, + torchaudio where the release has one) and install it, safely."""
     options = InstallOptions(
-        torch, cuda, packages, python, installer, dry_run, print_only, json_out, fmt, explain,
+        torch, cuda, packages, python, installer.value, dry_run, print_only, json_out,
+        fmt.value if fmt else None, explain,
         driver, tuple(arch), python_version, platform, constraints, profile, tuple(profiles_dir),
     )  # fmt: skip
     check_options(options)

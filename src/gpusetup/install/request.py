@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Optional, Tuple
 
 from gpusetup.errors import UsageError
@@ -13,6 +14,24 @@ from gpusetup.plumbing.output_path import check_writable
 from gpusetup.profiles.model import Profiles
 
 INSTALLERS = ("auto", "pip", "uv", "conda")
+
+
+class InstallerChoice(str, Enum):
+    """--installer: a closed choice, so --help and its error list the values."""
+
+    AUTO = "auto"
+    PIP = "pip"
+    UV = "uv"
+    CONDA = "conda"
+
+
+class OutputFormat(str, Enum):
+    """--format: the installer's command, or a file another tool reads."""
+
+    COMMAND = "command"
+    REQUIREMENTS = "requirements"
+    UV = "uv"
+    CONDA = "conda"
 
 
 @dataclass(frozen=True)
