@@ -55,3 +55,13 @@ def test_parsers_raise_only_usage_errors(text: str) -> None:
     for parse in (CudaVersion.parse, DriverVersion.parse, ComputeCapability.parse):
         with contextlib.suppress(UsageError):
             parse(text)
+
+
+def test_public_version_names_the_release_or_none() -> None:
+    from packaging.version import Version
+
+    from gpusetup.versions import public_version
+
+    assert public_version("2.4.1+cu121") == Version("2.4.1")
+    assert public_version("2." + "9" * 5000) is None  # int() refuses 4300+ digits
+    assert public_version("not-a-version") is None and public_version(None) is None

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from functools import total_ordering
 from typing import Optional, Tuple
 
+from packaging.version import InvalidVersion, Version
+
 from gpusetup.errors import UsageError
+
+
+def public_version(text: Optional[str]) -> Optional[Version]:
+    """The release a version string names (2.4.1 of 2.4.1+cu121), or None where it names none: junk,
+    or a part of 4300+ digits that int() refuses (facts are data, a crash there would be exit 4)."""
+    try:
+        return Version((text or "").split("+", 1)[0]) if text else None
+    except (InvalidVersion, ValueError):
+        return None
+
 
 # At most 9 digits a part: int() of a 4300-digit part is refused by Python itself.
 _DOTTED = re.compile(r"^\s*([0-9]{1,9}(?:\.[0-9]{1,9})*)\s*$")

@@ -7,6 +7,8 @@ from typing import List, Optional
 
 from packaging.version import InvalidVersion, Version
 
+from gpusetup.versions import public_version
+
 PLATFORMS = ("linux", "windows", "darwin")
 
 
@@ -43,10 +45,7 @@ class BrokenBuild:
     def matches(self, version: str, os_name: str) -> bool:
         """version as torch prints it (2.0.0+cu118): same public release, listed variant and platform."""
         public, _, local = version.partition("+")
-        try:
-            same = Version(public) == Version(self.torch)
-        except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
-            return False
+        same = public_version(public) == Version(self.torch)
         return (
             same
             and (not self.variants or local in self.variants)

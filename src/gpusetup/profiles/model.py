@@ -16,7 +16,7 @@ from gpusetup.profiles.companions import (
     check_requires_python,
 )
 from gpusetup.profiles.known_broken import BrokenBuild
-from gpusetup.versions import CudaVersion, DriverVersion
+from gpusetup.versions import CudaVersion, DriverVersion, public_version
 
 PROFILE_SCHEMA = "gpusetup.profiles/1"
 
@@ -212,10 +212,8 @@ class NumpyRule:
         _check_https(self.source, "source")
 
     def torch_needs_numpy1(self, torch_version: str) -> bool:
-        try:
-            return Version(torch_version.split("+")[0]) < Version(self.numpy2_from)
-        except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
-            return False
+        release = public_version(torch_version)
+        return release is not None and release < Version(self.numpy2_from)
 
 
 @dataclass(frozen=True)

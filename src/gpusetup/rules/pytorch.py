@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Union
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from gpusetup.errors import UsageError
-from gpusetup.versions import ComputeCapability, CudaVersion
+from gpusetup.versions import ComputeCapability, CudaVersion, public_version
 
 # Jetson/iGPU parts are their own islands: code for 8.0 does not run on 8.7 (torch DEVICE_REQUIREMENT).
 _ISOLATED = {53, 62, 72, 87}
@@ -39,12 +39,8 @@ _JETSON_UNIFIED_CODES = {70, 80, 86}
 
 def rules_for(torch_version: Optional[str], cuda: Optional[CudaVersion]) -> DeviceRules:
     """The rule set of this torch release's build for this CUDA (None: unknown, the older rule)."""
-    try:
-        newer = torch_version is not None and Version(torch_version.split("+")[0]) >= Version(
-            "2.14.0"
-        )
-    except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
-        newer = False
+    release = public_version(torch_version)
+    newer = release is not None and release >= Version("2.14.0")
     unified = newer and cuda is not None and (cuda.major, cuda.minor) >= (13, 2)
     return DeviceRules(sm110_is_101=newer, jetson_unified=unified)
 

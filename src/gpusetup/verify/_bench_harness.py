@@ -189,10 +189,10 @@ class Bench:
             ok=not problems,
             reason="; ".join(problems),
             seconds=time.perf_counter() - started,
-            error=finite_or_none(error),
+            error=error,
             nonfinite=nonfinite,
             repeatable=repeatable,
-            worst=finite_or_none(worst),
+            worst=worst,
         )
 
 
@@ -214,11 +214,6 @@ def verdict(benchmark, dtype, error, nonfinite, repeatable, worst):
     if repeatable is False:
         problems.append("the same operation repeated gave different bits")
     return problems
-
-
-def finite_or_none(number):
-    """JSON has no NaN or Infinity: a non-finite error is said in the reason, and sent as null."""
-    return number if number is None or abs(number) < float("inf") else None
 
 
 def set_tf32(torch, on):

@@ -14,7 +14,7 @@ from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 from gpusetup.facts.model import CompileFacts, CompilerFacts
 from gpusetup.rules.pytorch import build_supports_device
-from gpusetup.versions import ComputeCapability
+from gpusetup.versions import ComputeCapability, public_version
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -296,10 +296,7 @@ def _flash_range(torch_version: str) -> Tuple[ComputeCapability, ComputeCapabili
     """check_flash_attention_hardware_support (aten/src/ATen/native/transformers/cuda/sdp_utils.cpp):
     FlashAttention 1 (torch < 2.2) ran on sm_75..sm_90, FlashAttention 2 needs sm_80; the upper
     bound moved from sm_90 to sm_121 with Blackwell support (torch 2.7)."""
-    try:
-        version = Version(torch_version.split("+")[0])
-    except (InvalidVersion, ValueError):  # ValueError: a version part of 4300+ digits
-        version = Version("2.4")
+    version = public_version(torch_version) or Version("2.4")
     low = ComputeCapability(7, 5) if version < Version("2.2") else ComputeCapability(8, 0)
     high = ComputeCapability(12, 1) if version >= Version("2.7") else ComputeCapability(9, 0)
     return low, high
