@@ -21,6 +21,7 @@ _MISSING_DEP = re.compile(r"Could not load library (libcudnn\S*?)\.? Error: (\S+
 
 
 def _cudnn_dirs(ctx: Context) -> List[str]:
+    """The LD_LIBRARY_PATH directories that hold a libcudnn."""
     return [
         d.path
         for d in ctx.facts.toolkit.ld_library_path
@@ -91,11 +92,7 @@ def cudnn_mix(ctx: Context) -> Iterator[Finding]:
     if major_text is None:  # not a version (a replayed, hand-edited file): nothing to compare
         return
     system_major = int(major_text.group())
-    on_path = [
-        d.path
-        for d in toolkit.ld_library_path
-        if any(n.startswith("libcudnn") for n in d.libraries)
-    ]
+    on_path = _cudnn_dirs(ctx)
     if system_major != torch_major and on_path:
         yield Finding(
             "cudnn-version-mix",
@@ -118,10 +115,7 @@ def _is_wheel_dir(path: str) -> bool:
     return "site-packages" in path or "dist-packages" in path
 
 
-@check(
-    ld_library_path_shadowing="LD_LIBRARY_PATH puts system CUDA libraries ahead of torch's own",
-    cuda_compat_libs="a forward-compatibility libcuda is on the library path (CUDA error 804)",
-)
+@check(ld_library_path_shadowing="LD_LIBRARY_PATH puts system CUDA libraries ahead of torch's own")
 def library_path(ctx: Context) -> Iterator[Finding]:
     dirs = ctx.facts.toolkit.ld_library_path
     loaded = ctx.facts.torch.loaded_libraries
@@ -154,6 +148,12 @@ def library_path(ctx: Context) -> Iterator[Finding]:
             + ") when running torch",
             {"dirs": {d.path: d.libraries for d in holders}},
         )
+
+
+@check(cuda_compat_libs="a forward-compatibility libcuda is on the library path (CUDA error 804)")
+def compat_libcuda(ctx: Context) -> Iterator[Finding]:
+    dirs = ctx.facts.toolkit.ld_library_path
+    loaded = ctx.facts.torch.loaded_libraries
     compat = [
         d.path
         for d in dirs
