@@ -68,7 +68,9 @@ def _installs(copies: List[Distribution], torch: TorchFacts) -> List[Distributio
 
     conda-forge builds it with `pip install . --no-deps` into the prefix (pytorch-cpu-feedstock
     recipe/build_pytorch.sh), so the package holds torch-<v>.dist-info; the pytorch channel's
-    packages hold torch-<v>-pyX.Y.egg-info. Both are seen beside conda-meta/pytorch-<v>-*.json.
+    packages hold torch-<v>-pyX.Y.egg-info (built with `python setup.py install`, pytorch/builder
+    conda/pytorch-nightly/build.sh; astral-sh/uv#2928 lists the one torch-2.2.2-py3.10.egg-info of
+    the pytorch/pytorch:2.2.2 image). tests/test_conda_layout.py runs the probe on both layouts.
     """
     conda = {d.version for d in copies if d.name == "pytorch" and d.installer == "conda"}
     prefix = os.path.realpath(torch.sys_prefix) if torch.sys_prefix else ""
