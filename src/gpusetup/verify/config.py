@@ -8,6 +8,7 @@ import re
 from typing import Any, Dict, List, Optional
 
 from gpusetup.errors import UsageError
+from gpusetup.facts.status import NvmlStatus
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 PT2_WORKLOADS = (
@@ -64,9 +65,9 @@ def parse_min_tflops(items: List[str]) -> Dict[str, float]:
     return floors
 
 
-def visible_gpu_count(nvml: str, gpus: List[Any]) -> Optional[int]:
+def visible_gpu_count(nvml: NvmlStatus, gpus: List[Any]) -> Optional[int]:
     """How many GPUs CUDA will number (NVML's count through CUDA_VISIBLE_DEVICES); None if unknown."""
-    if nvml != "ok":
+    if nvml != NvmlStatus.OK:
         return None
     from gpusetup.rules.pytorch import visible_nvml_indices
 
