@@ -8,11 +8,14 @@ child adds are ignored here (each kind names the fields it reads).
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
 from gpusetup.facts.child_json import ChildDataError, loads
+from gpusetup.verify.vocab import BenchmarkName, DtypeName, named
 
 SIZE_NUMBERS = ("m", "n", "k", "iters", "bytes", "batch", "channels", "height", "width", "kernel")
 
@@ -46,8 +49,8 @@ class ChildResult:
 
     gpu: int
     name: str
-    benchmark: str
-    dtype: str
+    benchmark: BenchmarkName
+    dtype: DtypeName
     value: Optional[float] = None
     unit: str = ""
     size: Dict[str, Any] = field(default_factory=dict)
@@ -135,13 +138,29 @@ def _checked(cls: Any, item: dataclasses.Field[Any], value: Any) -> Any:
         return float(value)
     if (want is int and isinstance(value, bool)) or not isinstance(value, want):
         raise ChildDataError(f"{name}: expected {want.__name__}, got {_kind(value)}")
-    return value
+    vocabulary = _vocabulary(cls, item)
+    return value if vocabulary is None else named(vocabulary, str(value))
+
+
+@functools.cache
+def _hints(cls: Any) -> Dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_vocabulary(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, enum.Enum)
+
+
+def _vocabulary(cls: Any, item: dataclasses.Field[Any]) -> Optional[type]:
+    """The closed set a text field names (Union[Benchmark, str] -> Benchmark), if it has one."""
+    return next(filter(_is_vocabulary, typing.get_args(_hints(cls)[item.name])), None)
 
 
 def _base(cls: Any, item: dataclasses.Field[Any]) -> type:
-    """The plain type of a field: int, float, str, bool or dict (Optional[X] -> X)."""
-    hint = typing.get_type_hints(cls)[item.name]
-    inner = [a for a in typing.get_args(hint) if a is not type(None)]
+    """The plain type of a field: int, float, str, bool or dict (Optional[X] -> X, a vocabulary
+    or its text -> str)."""
+    hint = _hints(cls)[item.name]
+    inner = [a for a in typing.get_args(hint) if a is not type(None) and not _is_vocabulary(a)]
     base = typing.get_origin(hint) or hint
     if base is Union:
         base = typing.get_origin(inner[0]) or inner[0]
