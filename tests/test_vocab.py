@@ -29,13 +29,21 @@ from gpusetup.verify.config import (
     parse_dtypes,
     parse_min_tflops,
 )
-from gpusetup.verify.events import BadEvent, ChildResult, decode
+from gpusetup.verify.events import BadEvent, ChildFatal, ChildResult, decode
 from gpusetup.verify.score import row_from_raw
-from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype, named
+from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype, EventKind, FatalKind, named
 from tests.conftest import FACT_FILES, FIXTURES, facts_fixture, make_runner
 
 runner = make_runner()
-VOCABULARIES: List[Type[TextEnum]] = [NvmlStatus, ProbeStatus, NumpyStatus, Dtype, Benchmark]
+VOCABULARIES: List[Type[TextEnum]] = [
+    NvmlStatus,
+    ProbeStatus,
+    NumpyStatus,
+    Dtype,
+    Benchmark,
+    EventKind,
+    FatalKind,
+]
 MEMBERS = [m for vocabulary in VOCABULARIES for m in vocabulary]
 
 
@@ -229,3 +237,15 @@ def test_each_nvml_status_gives_its_one_finding(
         assert found[0].evidence["kernel_module"] == "550.54.15"
         assert found[0].evidence["container"] == (container or None)
         assert ("Inside a container" in found[0].fix) == bool(container)
+
+
+def test_fatal_and_event_kinds_are_members_and_an_unknown_fatal_kind_keeps_its_text() -> None:
+    fatal = decode("FATAL", '{"kind": "bad-device", "error": "GPU 7 does not exist"}')
+    assert isinstance(fatal, ChildFatal) and fatal.kind is FatalKind.BAD_DEVICE
+    odd = decode("FATAL", '{"kind": "gpu-on-fire"}')
+    assert isinstance(odd, ChildFatal) and odd.kind == "gpu-on-fire"
+    assert not isinstance(odd.kind, FatalKind)
+    assert decode("GOSSIP", "{}") is None and decode("done", "{}") is None  # kinds are exact
+    assert decode("DONE", "{}") is None
+    assert isinstance(decode("DONE", "not json"), BadEvent)  # DONE's payload is still read
+    assert [k.value for k in EventKind] == ["DEVICE", "RESULT", "FATAL", "RANK", "DONE"]

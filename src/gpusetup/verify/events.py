@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
 from gpusetup.facts.child_json import ChildDataError, loads
-from gpusetup.verify.vocab import BenchmarkName, DtypeName, named
+from gpusetup.verify.vocab import BenchmarkName, DtypeName, EventKind, FatalName, named
 
 SIZE_NUMBERS = ("m", "n", "k", "iters", "bytes", "batch", "channels", "height", "width", "kernel")
 
@@ -67,7 +67,7 @@ class ChildResult:
 class ChildFatal:
     """The runtime cannot run at all: no torch, a CPU build, CUDA init failing, a bad device."""
 
-    kind: str
+    kind: FatalName
     error: str = ""
 
 
@@ -91,11 +91,11 @@ class BadEvent:
 
 
 Event = Union[ChildDevice, ChildResult, ChildFatal, ChildRank, BadEvent, None]
-KINDS: Dict[str, Any] = {
-    "DEVICE": ChildDevice,
-    "RESULT": ChildResult,
-    "FATAL": ChildFatal,
-    "RANK": ChildRank,
+KINDS: Dict[EventKind, Any] = {
+    EventKind.DEVICE: ChildDevice,
+    EventKind.RESULT: ChildResult,
+    EventKind.FATAL: ChildFatal,
+    EventKind.RANK: ChildRank,
 }
 
 
@@ -103,9 +103,8 @@ def decode(kind: str, payload: str) -> Event:
     """A typed event; None for DONE and kinds this gpusetup does not know; BadEvent if malformed."""
     try:
         data = loads(payload)
-        if kind == "DONE":
-            return None
-        cls = KINDS.get(kind)
+        known = named(EventKind, kind)
+        cls = KINDS.get(known) if isinstance(known, EventKind) else None  # DONE: no record
         return None if cls is None else record(cls, data)
     except ChildDataError as err:
         return BadEvent(kind, f"the benchmark printed a malformed {kind} line: {err}")

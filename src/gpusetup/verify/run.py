@@ -18,7 +18,7 @@ from gpusetup.verify.config import parse_devices, visible_gpu_count
 from gpusetup.verify.events import ChildDevice, ChildFatal
 from gpusetup.verify.pt2 import explain_compile_failures
 from gpusetup.verify.score import Floors, Row, VerifyResult, score
-from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype
+from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype, FatalKind
 
 EventSink = Callable[[str, Dict[str, Any]], None]
 
@@ -112,9 +112,9 @@ def by_device(
 def no_runtime(fatal: ChildFatal, python: str, timeout: float, hooks: Hooks) -> NoReturn:
     """The child could not measure at all: a bad --device (exit 2), or no torch or GPU runtime (3)."""
     kind, error = fatal.kind, fatal.error
-    if kind == "bad-device":
+    if kind == FatalKind.BAD_DEVICE:
         raise UsageError(f"--device: {error}")
-    if kind == "torch-missing":
+    if kind == FatalKind.TORCH_MISSING:
         raise MissingRequirement(
             f"torch is not installed in {python}: verify needs it",
             "pip install 'gpusetup[verify]', or the right CUDA build: gpusetup install",
