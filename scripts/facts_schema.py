@@ -8,6 +8,7 @@ facts/model.py; its schema is derived from them so the two cannot drift (tests/t
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import sys
 import typing
@@ -28,6 +29,8 @@ def _of(hint: Any, defs: Dict[str, Any]) -> Dict[str, Any]:
         return {}
     if origin is Union:
         inner = _of(next(a for a in args if a is not type(None)), defs)
+        if "enum" in inner:
+            return {**inner, "type": [inner["type"], "null"], "enum": [*inner["enum"], None]}
         if "type" in inner:
             return {**inner, "type": [inner["type"], "null"]}
         return {"anyOf": [inner, {"type": "null"}]}
@@ -46,6 +49,10 @@ def _of(hint: Any, defs: Dict[str, Any]) -> Dict[str, Any]:
                 "properties": {f.name: _of(hints[f.name], defs) for f in dataclasses.fields(hint)},
             }
         return {"$ref": f"#/$defs/{name}"}
+    if isinstance(hint, type) and issubclass(
+        hint, enum.Enum
+    ):  # a closed set, written as its string
+        return {"type": "string", "enum": [member.value for member in hint]}
     if hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     raise TypeError(f"no JSON Schema for {hint!r}")

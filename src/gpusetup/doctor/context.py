@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from gpusetup.facts.model import Facts, GpuFacts, Unstated
+from gpusetup.facts.status import NvmlStatus, ProbeStatus
 from gpusetup.profiles.model import Profiles
 from gpusetup.versions import (
     ComputeCapability,
@@ -24,7 +25,7 @@ class Context:
 
     @property
     def nvml_ok(self) -> bool:
-        return self.facts.driver.nvml == "ok"
+        return self.facts.driver.nvml == NvmlStatus.OK
 
     @property
     def gpus(self) -> List[GpuFacts]:
@@ -78,7 +79,7 @@ class Context:
 
     @property
     def torch_ok(self) -> bool:
-        return self.facts.torch.status == "ok"
+        return self.facts.torch.status == ProbeStatus.OK
 
     @property
     def torch_cuda(self) -> Optional[CudaVersion]:

@@ -11,6 +11,7 @@ from gpusetup.facts.model import Facts, TorchFacts
 from gpusetup.facts.nvml import collect_nvml
 from gpusetup.facts.probe import DEFAULT_TIMEOUT, PendingProbe
 from gpusetup.facts.services import collect_services
+from gpusetup.facts.status import ProbeStatus
 from gpusetup.facts.target import Target
 from gpusetup.facts.toolkit import collect_toolkit
 
@@ -33,7 +34,7 @@ def collect_facts(
         if probe is not None:
             probe.cancel()
         raise
-    torch = probe.result() if probe is not None else TorchFacts(status="not-run")
+    torch = probe.result() if probe is not None else TorchFacts(status=ProbeStatus.NOT_RUN)
     if target is not None:
         torch.python_reason, torch.python_reason_detail = target.reason.value, target.detail
     return Facts(

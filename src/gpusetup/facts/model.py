@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from gpusetup.facts.status import NumpyStatus, NvmlStatus, ProbeStatus
+
 # Schema rules: a new field always has a default, so files of an older gpusetup.facts/1 still load;
 # renaming or removing a field, or changing what a field means, bumps the number.
 FACTS_SCHEMA = "gpusetup.facts/1"
@@ -104,9 +106,7 @@ class HostFacts:
 class DriverFacts:
     """What NVML says about the driver, or why NVML could not start."""
 
-    nvml: str = "ok"  # ok, library-not-found, driver-not-loaded, version-mismatch, no-permission,
-    # gpu-lost, function-not-found, unknown, not-installed (nvidia-ml-py missing),
-    # not-collected (a pasted report that does not show whether NVML works)
+    nvml: NvmlStatus = NvmlStatus.OK
     nvml_error: str = ""
     version: Optional[str] = None  # 535.104.05
     cuda_version: Optional[str] = None  # the newest CUDA the driver supports: 12.2
@@ -311,7 +311,7 @@ class CompileFacts:
 class TorchFacts:
     """The torch stack of the target interpreter, as its own probe subprocess saw it."""
 
-    status: str = "ok"  # ok, missing, import-error, timeout, crashed, bad-output, not-run
+    status: ProbeStatus = ProbeStatus.OK
     error: str = ""
     python: str = ""  # the target interpreter
     # why it was chosen (gpusetup.facts.target.TargetReason): option, virtual-env, conda, tool-env, self
@@ -344,8 +344,7 @@ class TorchFacts:
     # The companion's own Requires-Dist on torch (==2.14.0, >=2.14.0); None: it declares none
     torchvision_requires_torch: Optional[str] = None
     torchaudio_requires_torch: Optional[str] = None
-    # numpy beside torch: ok, missing, broken (torch cannot hand arrays to it); None: not probed
-    numpy_status: Optional[str] = None
+    numpy_status: Optional[NumpyStatus] = None  # None: not probed
     numpy_version: Optional[str] = None
     numpy_error: str = ""
     numpy_required_by: List[str] = field(default_factory=list)  # dists that need it (when missing)
@@ -375,5 +374,5 @@ class Facts:
     driver: DriverFacts = field(default_factory=DriverFacts)
     gpus: List[GpuFacts] = field(default_factory=list)
     toolkit: ToolkitFacts = field(default_factory=ToolkitFacts)
-    torch: TorchFacts = field(default_factory=lambda: TorchFacts(status="not-run"))
+    torch: TorchFacts = field(default_factory=lambda: TorchFacts(status=ProbeStatus.NOT_RUN))
     input: InputFacts = field(default_factory=InputFacts)

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gpusetup.facts.model import DriverFacts, GpuFacts, GpuProcess, Telemetry
+from gpusetup.facts.status import NvmlStatus
 
 # nvmlInit error code -> the status doctor reasons about (NVML_ERROR_* names from nvml.h).
 _INIT_STATUS = {
-    "NVML_ERROR_LIBRARY_NOT_FOUND": "library-not-found",
-    "NVML_ERROR_DRIVER_NOT_LOADED": "driver-not-loaded",
-    "NVML_ERROR_LIB_RM_VERSION_MISMATCH": "version-mismatch",
-    "NVML_ERROR_NO_PERMISSION": "no-permission",
-    "NVML_ERROR_GPU_IS_LOST": "gpu-lost",
-    "NVML_ERROR_FUNCTION_NOT_FOUND": "function-not-found",
-    "NVML_ERROR_OPERATING_SYSTEM": "no-permission",
+    "NVML_ERROR_LIBRARY_NOT_FOUND": NvmlStatus.LIBRARY_NOT_FOUND,
+    "NVML_ERROR_DRIVER_NOT_LOADED": NvmlStatus.DRIVER_NOT_LOADED,
+    "NVML_ERROR_LIB_RM_VERSION_MISMATCH": NvmlStatus.VERSION_MISMATCH,
+    "NVML_ERROR_NO_PERMISSION": NvmlStatus.NO_PERMISSION,
+    "NVML_ERROR_GPU_IS_LOST": NvmlStatus.GPU_LOST,
+    "NVML_ERROR_FUNCTION_NOT_FOUND": NvmlStatus.FUNCTION_NOT_FOUND,
+    "NVML_ERROR_OPERATING_SYSTEM": NvmlStatus.NO_PERMISSION,
 }
 
 _COMPUTE_MODES = {0: "default", 1: "exclusive-thread", 2: "prohibited", 3: "exclusive-process"}
@@ -54,7 +55,9 @@ def collect_nvml(lib: Any = None) -> Tuple[DriverFacts, List[GpuFacts]]:
     """Driver facts and every GPU NVML can see; never raises for an NVML error."""
     lib = lib if lib is not None else load_pynvml()
     if lib is None:
-        return DriverFacts(nvml="not-installed", nvml_error="nvidia-ml-py is not installed"), []
+        return DriverFacts(
+            nvml=NvmlStatus.NOT_INSTALLED, nvml_error="nvidia-ml-py is not installed"
+        ), []
     try:
         lib.nvmlInit()
     except lib.NVMLError as err:
@@ -68,11 +71,11 @@ def collect_nvml(lib: Any = None) -> Tuple[DriverFacts, List[GpuFacts]]:
     return driver, gpus
 
 
-def _init_status(lib: Any, err: Any) -> str:
+def _init_status(lib: Any, err: Any) -> NvmlStatus:
     for name, status in _INIT_STATUS.items():
         if getattr(err, "value", None) == getattr(lib, name, object()):
             return status
-    return "unknown"
+    return NvmlStatus.UNKNOWN
 
 
 def _text(value: Any) -> str:
@@ -80,7 +83,7 @@ def _text(value: Any) -> str:
 
 
 def _driver_facts(lib: Any) -> DriverFacts:
-    facts = DriverFacts(nvml="ok")
+    facts = DriverFacts(nvml=NvmlStatus.OK)
     facts.version = _optional(lambda: _text(lib.nvmlSystemGetDriverVersion()), lib)
     cuda = _optional(lib.nvmlSystemGetCudaDriverVersion, lib)
     if isinstance(cuda, int) and cuda > 0:
@@ -114,7 +117,7 @@ def _all_gpus(lib: Any, driver: DriverFacts) -> List[GpuFacts]:
         count = lib.nvmlDeviceGetCount()
     except lib.NVMLError as err:
         status = _init_status(lib, err)
-        driver.nvml = status if status != "unknown" else driver.nvml
+        driver.nvml = status if status is not NvmlStatus.UNKNOWN else driver.nvml
         driver.nvml_error = _text(str(err))
         return []
     return [_one_gpu_guarded(lib, index) for index in range(count)]

@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 from gpusetup.errors import UsageError
 from gpusetup.facts.child_json import ChildDataError, loads
 from gpusetup.facts.model import TorchFacts
+from gpusetup.facts.status import ProbeStatus
 from gpusetup.facts.target import SANITY_TIMEOUT, checked_target
 from gpusetup.plumbing import process
 from gpusetup.plumbing.codec import from_jsonable
@@ -51,11 +52,13 @@ def probe_torch(python: str, timeout: float = DEFAULT_TIMEOUT) -> TorchFacts:
 def _facts(python: str, timeout: float, result: process.ProcessResult) -> TorchFacts:
     if result.start_error:
         return TorchFacts(
-            status="crashed", python=python, error=f"could not start: {result.start_error}"
+            status=ProbeStatus.CRASHED,
+            python=python,
+            error=f"could not start: {result.start_error}",
         )
     if result.timed_out:
         return TorchFacts(
-            status="timeout",
+            status=ProbeStatus.TIMEOUT,
             python=python,
             error=f"the torch probe did not finish in {timeout:.0f} s (a CUDA init that hangs?)",
             seconds=result.seconds,
@@ -63,9 +66,9 @@ def _facts(python: str, timeout: float, result: process.ProcessResult) -> TorchF
     facts, unreadable = _parse(result.stdout)
     if facts is None:
         return TorchFacts(
-            status="crashed"
+            status=ProbeStatus.CRASHED
             if result.returncode not in (0, None) and not unreadable
-            else "bad-output",
+            else ProbeStatus.BAD_OUTPUT,
             python=python,
             error=unreadable or _failure_text(result.returncode, result.stdout, result.stderr),
             seconds=result.seconds,

@@ -129,6 +129,7 @@ def _add_doctor(
     from gpusetup.doctor.context import Context
     from gpusetup.doctor.registry import run_checks
     from gpusetup.facts.model import Facts
+    from gpusetup.facts.status import ProbeStatus
     from gpusetup.plumbing.codec import from_jsonable
 
     try:
@@ -140,7 +141,7 @@ def _add_doctor(
         driver, torch = _dict(raw.get("driver")), _dict(raw.get("torch"))
         hostname = _dict(raw.get("host")).get("hostname")
         version = _text(
-            torch.get("version") if torch.get("status") == "ok" else torch.get("status")
+            torch.get("version") if torch.get("status") == ProbeStatus.OK else torch.get("status")
         )
         fields = (_text(driver.get("version")), _text(driver.get("cuda_version")), version)
         gpus = [_text(_dict(g).get("name")) or "" for g in _list(raw.get("gpus"))]
@@ -148,7 +149,9 @@ def _add_doctor(
         errors = [f["id"] for f in findings if f.get("severity") == "error" and f.get("id")]
     else:
         hostname = facts.host.hostname
-        torch_version = facts.torch.version if facts.torch.status == "ok" else facts.torch.status
+        torch_version = (
+            facts.torch.version if facts.torch.status == ProbeStatus.OK else facts.torch.status
+        )
         fields = (facts.driver.version, facts.driver.cuda_version, torch_version)
         gpus = [g.name for g in facts.gpus]
         try:

@@ -15,6 +15,7 @@ from packaging.requirements import Requirement
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import DriverFacts, GpuFacts
 from gpusetup.facts.pyenv import PythonEnv
+from gpusetup.facts.status import NvmlStatus
 from gpusetup.install.installers import CONDA_CHANNEL_BASE, split_conda
 from gpusetup.install.resolve import Machine, Plan
 from gpusetup.versions import (
@@ -65,10 +66,12 @@ def plan_machine(
                 f"--python-version {flags.python_version}: not a Python version", "write it as 3.11"
             )
         python = ".".join(parts[:3])
-    detected_driver = optional_driver(driver.version) if driver.nvml == "ok" else None
+    detected_driver = optional_driver(driver.version) if driver.nvml == NvmlStatus.OK else None
     drv = DriverVersion.parse(flags.driver) if flags.driver is not None else detected_driver
     cuda = (
-        optional_cuda(driver.cuda_version) if flags.driver is None and driver.nvml == "ok" else None
+        optional_cuda(driver.cuda_version)
+        if flags.driver is None and driver.nvml == NvmlStatus.OK
+        else None
     )
     if flags.archs:
         caps = tuple(ComputeCapability.parse(a) for a in flags.archs)

@@ -10,6 +10,7 @@ from typing import Dict, List
 from gpusetup.errors import CommandFailed
 from gpusetup.facts.probe import probe_torch
 from gpusetup.facts.pyenv import describe_python
+from gpusetup.facts.status import ProbeStatus
 from gpusetup.install import plan as decide
 from gpusetup.install.installers import InstallerKind
 from gpusetup.install.resolve import FAMILY, Plan
@@ -29,7 +30,7 @@ def check_installed(plan: Plan, checked: Checked) -> Dict[str, str]:
     """Probe the target: torch imports, every member is the planned version and build, CUDA works."""
     python = checked.python
     facts = probe_torch(python)
-    if facts.status != "ok":
+    if facts.status != ProbeStatus.OK:
         raise CommandFailed(
             f"after the install, torch does not work in {python}: {facts.status} {facts.error[:120]}",
             f"run gpusetup doctor --python {python}",

@@ -6,6 +6,7 @@ Loading names the path (and, for YAML, the line) of the first value of the wrong
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import math
 import os
@@ -30,6 +31,16 @@ class ShapeError(UsageError):
     def __init__(self, path: str, problem: str, line: Optional[int] = None) -> None:
         super().__init__(f"{path}: {problem}")
         self.path, self.problem, self.line = path, problem, line
+
+
+class TextEnum(str, enum.Enum):
+    """A closed vocabulary whose members are their strings: in JSON, in f-strings, under str()."""
+
+    def __str__(self) -> str:  # Python 3.11+ would print "Class.MEMBER" for a (str, Enum) member
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
 
 
 class LineDict(Dict[str, Any]):
@@ -71,12 +82,26 @@ def _load(hint: Any, data: Any, path: str) -> Any:
         }
     if dataclasses.is_dataclass(hint):
         return _load_dataclass(hint, data, path)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _member(hint, data, path)
     if hint in (int, float):
         return _number(hint, data, path)
     if hint in (str, bool):
         _expect(isinstance(data, hint), path, f"a {'string' if hint is str else 'boolean'}", data)
         return _text(data, path) if hint is str else data
     raise TypeError(f"unsupported type in a data model: {hint!r}")
+
+
+def _member(hint: Type[enum.Enum], data: Any, path: str) -> Any:
+    """The member of a closed vocabulary that data names; any other string is a ShapeError."""
+    _expect(isinstance(data, str), path, "a string", data)
+    try:
+        return hint(_text(data, path))
+    except ValueError:
+        known = ", ".join(str(m.value) for m in hint)
+        raise ShapeError(
+            path, f"unknown value {data[:40]!r} (one of {known})", getattr(data, "line", None)
+        ) from None
 
 
 def _number(hint: Any, data: Any, path: str) -> Any:

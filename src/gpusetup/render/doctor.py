@@ -12,6 +12,7 @@ from rich.text import Text
 from gpusetup.doctor.finding import Severity
 from gpusetup.doctor.report import DoctorReport
 from gpusetup.facts.model import Facts, GpuFacts, TorchFacts
+from gpusetup.facts.status import NumpyStatus, NvmlStatus, ProbeStatus
 from gpusetup.facts.target import reason_text
 
 _MARK = {
@@ -30,7 +31,7 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
         console.print(_input_line(facts))
     console.print(_driver_line(facts))
     if facts.gpus:
-        probed = facts.torch.status == "ok" and bool(facts.torch.devices)
+        probed = facts.torch.status == ProbeStatus.OK and bool(facts.torch.devices)
         for table in _gpu_tables(facts.gpus, facts.torch.cuda_index_by_bus(), probed, console):
             console.print(table)
     if "toolkit" in facts.input.unstated:
@@ -38,7 +39,7 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
     else:
         console.print(_toolkit_line(facts))
     console.print(_torch_line(facts.torch, facts.input.pasted))
-    if facts.torch.status == "ok" and facts.torch.compile is not None:
+    if facts.torch.status == ProbeStatus.OK and facts.torch.compile is not None:
         console.print(_compile_line(facts.torch))
     target = _target_line(facts.torch)
     if target is not None:
@@ -87,10 +88,10 @@ def _input_line(facts: Facts) -> Text:
 
 def _driver_line(facts: Facts) -> Text:
     driver = facts.driver
-    if driver.nvml == "not-collected":
+    if driver.nvml == NvmlStatus.NOT_COLLECTED:
         version = f"Driver {driver.version}" if driver.version else "Driver: not in the report"
         return Text(version, style="" if driver.version else "dim")
-    if driver.nvml == "ok":
+    if driver.nvml == NvmlStatus.OK:
         text = f"Driver {driver.version} · supports CUDA ≤ {driver.cuda_version or '?'} · {len(facts.gpus)} GPU(s)"
         return Text(text)
     module = facts.host.proc_driver_version or facts.host.nvidia_module_version
@@ -185,11 +186,11 @@ def _toolkit_line(facts: Facts) -> Text:
 
 
 def _torch_line(torch: TorchFacts, pasted: bool = False) -> Text:
-    if torch.status == "not-run":
+    if torch.status == ProbeStatus.NOT_RUN:
         return Text(
             "Torch: " + ("not in the report" if pasted else "not probed (--no-probe)"), style="dim"
         )
-    if torch.status != "ok":
+    if torch.status != ProbeStatus.OK:
         return Text(
             f"Torch ({torch.python}): {torch.status} {torch.error[:100]}".rstrip(), style="red"
         )
@@ -223,9 +224,9 @@ def _target_line(torch: TorchFacts) -> Optional[Text]:
     return Text(f"Python: {torch.python} ({why})")
 
 
-def _state(version: Optional[str], error: str, status: Optional[str] = None) -> str:
+def _state(version: Optional[str], error: str, status: Optional[NumpyStatus] = None) -> str:
     """A companion's version, else what is wrong with it ('' when it is simply not there)."""
-    return version or ("broken" if error else ("missing" if status == "missing" else ""))
+    return version or ("broken" if error else ("missing" if status == NumpyStatus.MISSING else ""))
 
 
 def _summary(report: DoctorReport) -> Text:

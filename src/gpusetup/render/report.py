@@ -94,31 +94,7 @@ def markdown_report(fleet: FleetReport) -> str:
         )
     for node in fleet.nodes:
         if node.results:
-            lines += [
-                "",
-                f"### {markdown_cell(node.name)}: verify",
-                "",
-                "| gpu | benchmark | dtype | value | % peak | result |",
-                "|---|---|---|---|---|---|",
-            ]
-            for r in node.results:
-                value = "-" if r.get("value") is None else f"{r['value']:g} {r.get('unit', '')}"
-                frac = r.get("fraction_of_peak")
-                status = (
-                    "skip"
-                    if r.get("skipped")
-                    else ("ok" if r.get("ok") else f"FAIL {r.get('reason', '')}")
-                )
-                lines.append(
-                    _row(
-                        r.get("gpu"),
-                        r.get("benchmark"),
-                        r.get("dtype"),
-                        value,
-                        "-" if frac is None else f"{frac:.0%}",
-                        status,
-                    ).replace("| FAIL ", "| **FAIL** ", 1)
-                )
+            lines += _markdown_results(node)
     for title, items in (
         ("Version skew", fleet.skew),
         ("Slow GPUs", fleet.slow),
@@ -127,6 +103,34 @@ def markdown_report(fleet: FleetReport) -> str:
         if items:
             lines += ["", f"**{title}**", ""] + [f"- {markdown_cell(item)}" for item in items]
     return "\n".join(lines)
+
+
+def _markdown_results(node: Node) -> List[str]:
+    """A node's verify rows as their own table, each failure in bold."""
+    lines = [
+        "",
+        f"### {markdown_cell(node.name)}: verify",
+        "",
+        "| gpu | benchmark | dtype | value | % peak | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in node.results:
+        value = "-" if r.get("value") is None else f"{r['value']:g} {r.get('unit', '')}"
+        frac = r.get("fraction_of_peak")
+        status = (
+            "skip" if r.get("skipped") else ("ok" if r.get("ok") else f"FAIL {r.get('reason', '')}")
+        )
+        lines.append(
+            _row(
+                r.get("gpu"),
+                r.get("benchmark"),
+                r.get("dtype"),
+                value,
+                "-" if frac is None else f"{frac:.0%}",
+                status,
+            ).replace("| FAIL ", "| **FAIL** ", 1)
+        )
+    return lines
 
 
 def _row(*cells: object) -> str:

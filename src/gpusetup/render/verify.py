@@ -5,7 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from gpusetup.verify.score import PT2, Row, VerifyResult, rate_text
+from gpusetup.verify.score import Row, VerifyResult, rate_text
+from gpusetup.verify.vocab import PT2_WORKLOADS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,8 +28,8 @@ def render_verify(result: VerifyResult, console: Console) -> None:
             Text(label, style="bold") + Text(f"  torch {device.get('torch', '?')}", style="dim")
         )
     first = "slowest rank" if result.mode == "collectives" else "gpu"
-    pt2 = [r for r in result.rows if r.benchmark in PT2]
-    _print_table(console, [r for r in result.rows if r.benchmark not in PT2], first)
+    pt2 = [r for r in result.rows if r.benchmark in PT2_WORKLOADS]
+    _print_table(console, [r for r in result.rows if r.benchmark not in PT2_WORKLOADS], first)
     if pt2:  # its own table: its sizes and notes would squeeze the measurements' columns
         console.print(Text("PyTorch 2 workloads", style="bold"))
         _print_table(console, pt2, first)

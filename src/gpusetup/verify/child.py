@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from gpusetup.plumbing import process
 from gpusetup.verify.events import BadEvent, ChildDevice, ChildFatal, ChildRank, ChildResult, decode
+from gpusetup.verify.vocab import EventKind
 
 CHILD = Path(__file__).with_name("_bench_child.py")
 COLLECTIVES = Path(__file__).with_name("_collectives_child.py")
@@ -48,7 +49,7 @@ class ChildRun:
     def take(self, kind: str, payload: str) -> Any:
         """Decode one event line into its record and keep it; the record (None: nothing kept)."""
         event = decode(kind, payload)
-        if kind == "DONE":
+        if kind == EventKind.DONE:
             self.done = True
         if isinstance(event, ChildDevice):
             self.devices.append(event)
@@ -87,7 +88,7 @@ def run_child(
         on_line=handle,
         stdin_text=json.dumps(config),
         scratch=True,
-        final=lambda line: line.startswith(MARK + "DONE:"),
+        final=lambda line: line.startswith(f"{MARK}{EventKind.DONE}:"),
     )
     run.timed_out, run.returncode, run.stderr, run.seconds = (
         result.timed_out,

@@ -12,6 +12,7 @@ from gpusetup.facts.target import Target
 from gpusetup.verify.child import COLLECTIVES, run_child
 from gpusetup.verify.run import crash_row, python_record
 from gpusetup.verify.score import VerifyResult, row_from_raw
+from gpusetup.verify.vocab import FatalKind
 
 LAUNCH_HINT = (
     "start one process per GPU with a launcher: torchrun --nproc-per-node 8 -m gpusetup verify --collectives "
@@ -51,7 +52,7 @@ def run_collectives(device: str, target: Target, limit: float) -> Optional[Verif
     )
     rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
     if run.fatal:
-        if run.fatal.kind in ("torch-missing", "cuda-init-failed"):
+        if run.fatal.kind in (FatalKind.TORCH_MISSING, FatalKind.CUDA_INIT_FAILED):
             raise MissingRequirement(
                 f"rank {rank}: {run.fatal.error}", f"run gpusetup doctor on {platform.node()}"
             )

@@ -5,24 +5,23 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from gpusetup.errors import UsageError
+from gpusetup.facts.status import NvmlStatus
+from gpusetup.verify.vocab import Benchmark, Dtype
 
-DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
-PT2_WORKLOADS = (
-    "attention",
-    "train-step",
-    "compile",
-)  # compile last: a hung compile ends the child
-FLOOR_WORKLOADS = (
-    "attention",
-    "train-step",
-)  # rows in TFLOP/s that --min-tflops NAME=... may floor
-QUICK_DTYPES = ("fp32", "tf32", "bf16", "fp8")
+DTYPES = tuple(Dtype)
+QUICK_DTYPES = (Dtype.FP32, Dtype.TF32, Dtype.BF16, Dtype.FP8)
+# the workloads whose rows are in TFLOP/s, so that --min-tflops NAME=... may floor them
+FLOOR_WORKLOADS = (Benchmark.ATTENTION, Benchmark.TRAIN_STEP)
+_FLOORED: Dict[str, Union[Dtype, Benchmark]] = {
+    **{d.value: d for d in DTYPES},
+    **{w.value: w for w in FLOOR_WORKLOADS},
+}
 
 
-def parse_dtypes(text: Optional[str], mode: str) -> List[str]:
+def parse_dtypes(text: Optional[str], mode: str) -> List[Dtype]:
     if text is None:
         return list(DTYPES if mode == "full" else QUICK_DTYPES)
     # dict.fromkeys: a dtype named twice runs once, in the order first given
@@ -31,9 +30,9 @@ def parse_dtypes(text: Optional[str], mode: str) -> List[str]:
     if bad or not chosen:
         raise UsageError(
             f"--dtype {text}: unknown dtype {bad[0] if bad else '(none)'}",
-            "choose from " + ",".join(DTYPES),
+            "choose from " + ",".join(d.value for d in DTYPES),
         )
-    return chosen
+    return [Dtype(d) for d in chosen]
 
 
 def parse_fraction(value: Optional[float]) -> Optional[float]:
@@ -43,30 +42,32 @@ def parse_fraction(value: Optional[float]) -> Optional[float]:
 
 
 def parse_min_tflops(items: List[str]) -> Dict[str, float]:
+    """Each floor keyed by what it floors: a Dtype's rows, or a workload's (a Benchmark)."""
     floors: Dict[str, float] = {}
     for item in items:
-        name, sep, number = item.partition("=")
-        if not sep or name.strip().lower() not in (*DTYPES, *FLOOR_WORKLOADS):
+        text, sep, number = item.partition("=")
+        name = _FLOORED.get(text.strip().lower())
+        if not sep or name is None:
             raise UsageError(
                 f"--min-tflops {item}: write it as DTYPE=TFLOPS or WORKLOAD=TFLOPS, e.g. bf16=500",
-                f"names: {', '.join((*DTYPES, *FLOOR_WORKLOADS))}",
+                f"names: {', '.join(_FLOORED)}",
             )
         try:
-            floors[name.strip().lower()] = float(number)
+            floors[name] = float(number)
         except ValueError:
             raise UsageError(
                 f"--min-tflops {item}: {number!r} is not a number", "e.g. bf16=500"
             ) from None
-        if not math.isfinite(floors[name.strip().lower()]) or floors[name.strip().lower()] <= 0:
+        if not math.isfinite(floors[name]) or floors[name] <= 0:
             raise UsageError(
                 f"--min-tflops {item}: must be a finite number above 0", "e.g. bf16=500"
             )
     return floors
 
 
-def visible_gpu_count(nvml: str, gpus: List[Any]) -> Optional[int]:
+def visible_gpu_count(nvml: NvmlStatus, gpus: List[Any]) -> Optional[int]:
     """How many GPUs CUDA will number (NVML's count through CUDA_VISIBLE_DEVICES); None if unknown."""
-    if nvml != "ok":
+    if nvml != NvmlStatus.OK:
         return None
     from gpusetup.rules.pytorch import visible_nvml_indices
 
@@ -94,7 +95,7 @@ def parse_devices(text: str, count: Optional[int]) -> List[str]:
     return parts
 
 
-def expected_results(devices: List[str], dtypes: List[str]) -> int:
+def expected_results(devices: List[str], dtypes: Sequence[str]) -> int:
     """About how many result lines the child will print, for the progress bar."""
     per_device = len(dtypes) + 2 * len(dtypes) + 1 + (0 if devices == ["cpu"] else 2) + 6
     return per_device * (1 if devices in (["all"], ["cpu"]) else len(devices))

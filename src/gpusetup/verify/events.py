@@ -8,11 +8,14 @@ child adds are ignored here (each kind names the fields it reads).
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
 from gpusetup.facts.child_json import ChildDataError, loads
+from gpusetup.verify.vocab import BenchmarkName, DtypeName, EventKind, FatalName, named
 
 SIZE_NUMBERS = ("m", "n", "k", "iters", "bytes", "batch", "channels", "height", "width", "kernel")
 
@@ -46,8 +49,8 @@ class ChildResult:
 
     gpu: int
     name: str
-    benchmark: str
-    dtype: str
+    benchmark: BenchmarkName
+    dtype: DtypeName
     value: Optional[float] = None
     unit: str = ""
     size: Dict[str, Any] = field(default_factory=dict)
@@ -64,7 +67,7 @@ class ChildResult:
 class ChildFatal:
     """The runtime cannot run at all: no torch, a CPU build, CUDA init failing, a bad device."""
 
-    kind: str
+    kind: FatalName
     error: str = ""
 
 
@@ -88,11 +91,11 @@ class BadEvent:
 
 
 Event = Union[ChildDevice, ChildResult, ChildFatal, ChildRank, BadEvent, None]
-KINDS: Dict[str, Any] = {
-    "DEVICE": ChildDevice,
-    "RESULT": ChildResult,
-    "FATAL": ChildFatal,
-    "RANK": ChildRank,
+KINDS: Dict[EventKind, Any] = {
+    EventKind.DEVICE: ChildDevice,
+    EventKind.RESULT: ChildResult,
+    EventKind.FATAL: ChildFatal,
+    EventKind.RANK: ChildRank,
 }
 
 
@@ -100,9 +103,8 @@ def decode(kind: str, payload: str) -> Event:
     """A typed event; None for DONE and kinds this gpusetup does not know; BadEvent if malformed."""
     try:
         data = loads(payload)
-        if kind == "DONE":
-            return None
-        cls = KINDS.get(kind)
+        known = named(EventKind, kind)
+        cls = KINDS.get(known) if isinstance(known, EventKind) else None  # DONE: no record
         return None if cls is None else record(cls, data)
     except ChildDataError as err:
         return BadEvent(kind, f"the benchmark printed a malformed {kind} line: {err}")
@@ -135,13 +137,29 @@ def _checked(cls: Any, item: dataclasses.Field[Any], value: Any) -> Any:
         return float(value)
     if (want is int and isinstance(value, bool)) or not isinstance(value, want):
         raise ChildDataError(f"{name}: expected {want.__name__}, got {_kind(value)}")
-    return value
+    vocabulary = _vocabulary(cls, item)
+    return value if vocabulary is None else named(vocabulary, str(value))
+
+
+@functools.cache
+def _hints(cls: Any) -> Dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_vocabulary(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, enum.Enum)
+
+
+def _vocabulary(cls: Any, item: dataclasses.Field[Any]) -> Optional[type]:
+    """The closed set a text field names (Union[Benchmark, str] -> Benchmark), if it has one."""
+    return next(filter(_is_vocabulary, typing.get_args(_hints(cls)[item.name])), None)
 
 
 def _base(cls: Any, item: dataclasses.Field[Any]) -> type:
-    """The plain type of a field: int, float, str, bool or dict (Optional[X] -> X)."""
-    hint = typing.get_type_hints(cls)[item.name]
-    inner = [a for a in typing.get_args(hint) if a is not type(None)]
+    """The plain type of a field: int, float, str, bool or dict (Optional[X] -> X, a vocabulary
+    or its text -> str)."""
+    hint = _hints(cls)[item.name]
+    inner = [a for a in typing.get_args(hint) if a is not type(None) and not _is_vocabulary(a)]
     base = typing.get_origin(hint) or hint
     if base is Union:
         base = typing.get_origin(inner[0]) or inner[0]

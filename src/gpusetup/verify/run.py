@@ -14,10 +14,11 @@ from gpusetup.facts.nvml import Sampler, collect_nvml
 from gpusetup.facts.target import Target
 from gpusetup.profiles.model import Profiles
 from gpusetup.verify.child import run_child
-from gpusetup.verify.config import PT2_WORKLOADS, parse_devices, visible_gpu_count
+from gpusetup.verify.config import parse_devices, visible_gpu_count
 from gpusetup.verify.events import ChildDevice, ChildFatal
 from gpusetup.verify.pt2 import explain_compile_failures
 from gpusetup.verify.score import Floors, Row, VerifyResult, score
+from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype, FatalKind
 
 EventSink = Callable[[str, Dict[str, Any]], None]
 
@@ -27,7 +28,7 @@ class VerifyRequest:
     """What to measure and how hard: from verify's options, already checked."""
 
     device: str  # --device as given
-    dtypes: List[str]
+    dtypes: List[Dtype]
     mode: str  # quick or full
     quick: bool
     compile_train: bool
@@ -56,6 +57,7 @@ def run_verify(request: VerifyRequest, target: Target, hooks: Hooks) -> VerifyRe
         "devices": devices,
         "dtypes": request.dtypes,
         "mode": request.mode,
+        # the child's parts, not row names: conv measures conv-fwd and conv-bwd, h2d also d2h
         "benchmarks": ["matmul", "conv", "memory", "h2d", "p2p", *PT2_WORKLOADS],
         "quick": request.quick,
         "compile_train": request.compile_train,
@@ -110,9 +112,9 @@ def by_device(
 def no_runtime(fatal: ChildFatal, python: str, timeout: float, hooks: Hooks) -> NoReturn:
     """The child could not measure at all: a bad --device (exit 2), or no torch or GPU runtime (3)."""
     kind, error = fatal.kind, fatal.error
-    if kind == "bad-device":
+    if kind == FatalKind.BAD_DEVICE:
         raise UsageError(f"--device: {error}")
-    if kind == "torch-missing":
+    if kind == FatalKind.TORCH_MISSING:
         raise MissingRequirement(
             f"torch is not installed in {python}: verify needs it",
             "pip install 'gpusetup[verify]', or the right CUDA build: gpusetup install",
@@ -131,7 +133,7 @@ def crash_row(message: str, devices: List[ChildDevice]) -> Row:
     return Row(
         gpu=gpu,
         name=name,
-        benchmark="run",
+        benchmark=Benchmark.RUN,
         dtype="-",
         value=None,
         unit="",

@@ -14,10 +14,10 @@ from gpusetup.errors import ExitCode
 from gpusetup.facts.model import Telemetry, reason_names
 from gpusetup.profiles.model import GpuModel, GpusFile, Profiles
 from gpusetup.verify.events import ChildResult, record
+from gpusetup.verify.vocab import PCIE_COPIES, PT2_WORKLOADS, Benchmark, BenchmarkName, DtypeName
 
 VERIFY_SCHEMA = "gpusetup.verify/1"
 NODE_SPREAD = 0.10  # a GPU this far below the node median is named
-PT2 = ("compile", "attention", "train-step")  # verify's PyTorch 2 workloads (verify/_pt2_child.py)
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,15 @@ class Floors:
     """How fast is fast enough: the profile's default, a fraction of peak, or absolute TFLOP/s."""
 
     min_fraction: Optional[float] = None
-    min_tflops: Dict[str, float] = field(default_factory=dict)
+    min_tflops: Dict[str, float] = field(default_factory=dict)  # keyed by a Dtype or a Benchmark
 
 
 @dataclass
 class Row:
     gpu: int
     name: str
-    benchmark: str
-    dtype: str
+    benchmark: BenchmarkName
+    dtype: DtypeName
     value: Optional[float]
     unit: str
     fraction_of_peak: Optional[float]
@@ -111,18 +111,20 @@ def rate_text(value: float) -> str:
 def peak(
     model: Optional[GpuModel],
     gpus: Optional[GpusFile],
-    benchmark: str,
-    dtype: str,
+    benchmark: BenchmarkName,
+    dtype: DtypeName,
     pcie: Optional[tuple[int, int]],
 ) -> Optional[float]:
     """The datasheet number a measurement is compared with (TFLOP/s or GB/s)."""
-    if benchmark in ("h2d", "d2h"):
+    if benchmark in PCIE_COPIES:
         if gpus is None or pcie is None or str(pcie[0]) not in gpus.pcie_gbps:
             return None
         return gpus.pcie_gbps[str(pcie[0])] * pcie[1]
-    if model is None or benchmark == "compile":  # compile reports a speedup over eager, not a rate
+    if (
+        model is None or benchmark == Benchmark.COMPILE
+    ):  # compile reports a speedup over eager, not a rate
         return None
-    if benchmark == "memory":
+    if benchmark == Benchmark.MEMORY:
         return model.memory_gbps
     return model.peak_tflops.get(dtype)
 
@@ -133,7 +135,7 @@ def is_mig_slice(device_name: str) -> bool:
 
 
 def default_floor(
-    gpus: Optional[GpusFile], benchmark: str, dtype: str, top: float
+    gpus: Optional[GpusFile], benchmark: BenchmarkName, dtype: DtypeName, top: float
 ) -> Optional[float]:
     if gpus is None:
         return None
@@ -209,7 +211,7 @@ def _row(
     if row.floor is None:
         if row.gpu < 0:
             unjudged = "not judged (CPU)"
-        elif row.benchmark in PT2:
+        elif row.benchmark in PT2_WORKLOADS:
             unjudged = "reported, not judged (no published reference for this workload)"
         elif slice_:
             unjudged = "a MIG slice holds part of the GPU: speed reported, not judged (--min-tflops sets a floor)"
@@ -231,7 +233,11 @@ def _floor(
 ) -> Optional[float]:
     if row.unit == "TFLOP/s" and row.benchmark in floors.min_tflops:  # --min-tflops attention=...
         return floors.min_tflops[row.benchmark]
-    if row.unit == "TFLOP/s" and row.dtype in floors.min_tflops and row.benchmark not in PT2:
+    if (
+        row.unit == "TFLOP/s"
+        and row.dtype in floors.min_tflops
+        and row.benchmark not in PT2_WORKLOADS
+    ):
         return floors.min_tflops[row.dtype]
     if top is None:
         return None
@@ -262,7 +268,7 @@ def _causes(row: Row, t: Optional[Telemetry], pcie: Optional[tuple[int, int]]) -
     if t.sm_clock_mhz:
         causes.append(f"SM clock median {statistics.median(t.sm_clock_mhz):.0f} MHz")
     if (
-        row.benchmark in ("h2d", "d2h")
+        row.benchmark in PCIE_COPIES
         and pcie
         and t.pcie_gen_max_seen
         and (t.pcie_gen_max_seen < pcie[0] or (t.pcie_width_min_seen or 99) < pcie[1])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
-from gpusetup.facts.model import Unstated
+from gpusetup.facts.model import DriverFacts, HostFacts, Unstated
+from gpusetup.facts.status import NvmlStatus
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -69,7 +70,7 @@ def driver_presence(ctx: Context) -> Iterator[Finding]:
     if ctx.nvml_ok or _in_container_without_gpus(ctx) or ctx.facts.host.is_wsl:
         return
     evidence = {"nvml": status, "nvml_error": ctx.facts.driver.nvml_error}
-    if status == "driver-not-loaded":
+    if status == NvmlStatus.DRIVER_NOT_LOADED:
         yield Finding(
             "driver-not-loaded",
             ERROR,
@@ -80,7 +81,7 @@ def driver_presence(ctx: Context) -> Iterator[Finding]:
             evidence,
         )
         return
-    if status not in ("library-not-found", "not-installed"):
+    if status not in (NvmlStatus.LIBRARY_NOT_FOUND, NvmlStatus.NOT_INSTALLED):
         return
     module = ctx.facts.host.proc_driver_version or ctx.facts.host.nvidia_module_version
     if module:
@@ -143,6 +144,66 @@ def nouveau(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _version_mismatch(driver: DriverFacts, host: HostFacts, evidence: Dict[str, Any]) -> Finding:
+    evidence.update(
+        kernel_module=host.proc_driver_version or host.nvidia_module_version or "unknown",
+        nvml_library=driver.nvml_library or "unknown",
+    )
+    fix = "The driver was upgraded while the old kernel module is still loaded: " + _RELOAD_MODULES
+    if host.container:
+        fix = (
+            "Inside a container: the host's kernel module and the libnvidia-ml the container sees "
+            "differ. If the image installs its own driver libraries (dpkg -l | grep -E "
+            "'libnvidia-(compute|ml)'), remove them from the image and let the NVIDIA container "
+            "toolkit mount the host's; otherwise the host was upgraded without a reboot: on the "
+            "host, " + _RELOAD_MODULES + ", then restart the container"
+        )
+    return Finding(
+        "nvml-version-mismatch",
+        ERROR,
+        "Failed to initialize NVML: Driver/library version mismatch",
+        fix,
+        {**evidence, "container": host.container or None},
+    )
+
+
+def _no_permission(driver: DriverFacts, host: HostFacts, evidence: Dict[str, Any]) -> Finding:
+    return Finding(
+        "nvml-no-permission",
+        ERROR,
+        "NVML has no permission to open the GPU",
+        "ls -l /dev/nvidia*  — the device nodes must be readable by you: add yourself to the group "
+        "that owns them (sudo usermod -aG video $USER, then log in again); in a container, run it "
+        "with --gpus all",
+        evidence,
+    )
+
+
+def _unknown_error(
+    driver: DriverFacts, host: HostFacts, evidence: Dict[str, Any]
+) -> Optional[Finding]:
+    if not host.container:  # outside a container an unknown error says nothing doctor can fix
+        return None
+    return Finding(
+        "nvml-unknown-error",
+        ERROR,
+        "Failed to initialize NVML: Unknown Error (this container lost access to its GPUs)",
+        "Restart the container; to stop it recurring after 'systemctl daemon-reload', create the "
+        "device symlinks on the host: sudo nvidia-ctk system create-dev-char-symlinks --create-all",
+        {**evidence, "container": host.container},
+    )
+
+
+# The NVML status -> its finding (None: nothing to say here).
+_NVML_FAILURES: Dict[
+    NvmlStatus, Callable[[DriverFacts, HostFacts, Dict[str, Any]], Optional[Finding]]
+] = {
+    NvmlStatus.VERSION_MISMATCH: _version_mismatch,
+    NvmlStatus.NO_PERMISSION: _no_permission,
+    NvmlStatus.UNKNOWN: _unknown_error,
+}
+
+
 @check(
     nvml_version_mismatch="the driver library and the loaded kernel module differ (upgrade without reboot)",
     nvml_no_permission="NVML may not open the GPU device nodes",
@@ -151,52 +212,13 @@ def nouveau(ctx: Context) -> Iterator[Finding]:
 )
 def nvml_failures(ctx: Context) -> Iterator[Finding]:
     driver, host = ctx.facts.driver, ctx.facts.host
-    evidence = {"nvml_error": driver.nvml_error}
-    if driver.nvml == "version-mismatch":
-        evidence.update(
-            kernel_module=host.proc_driver_version or host.nvidia_module_version or "unknown",
-            nvml_library=driver.nvml_library or "unknown",
-        )
-        fix = (
-            "The driver was upgraded while the old kernel module is still loaded: "
-            + _RELOAD_MODULES
-        )
-        if host.container:
-            fix = (
-                "Inside a container: the host's kernel module and the libnvidia-ml the container sees "
-                "differ. If the image installs its own driver libraries (dpkg -l | grep -E "
-                "'libnvidia-(compute|ml)'), remove them from the image and let the NVIDIA container "
-                "toolkit mount the host's; otherwise the host was upgraded without a reboot: on the "
-                "host, " + _RELOAD_MODULES + ", then restart the container"
-            )
-        yield Finding(
-            "nvml-version-mismatch",
-            ERROR,
-            "Failed to initialize NVML: Driver/library version mismatch",
-            fix,
-            {**evidence, "container": host.container or None},
-        )
-    elif driver.nvml == "no-permission":
-        yield Finding(
-            "nvml-no-permission",
-            ERROR,
-            "NVML has no permission to open the GPU",
-            "ls -l /dev/nvidia*  — the device nodes must be readable by you: add yourself to the group "
-            "that owns them (sudo usermod -aG video $USER, then log in again); in a container, run it "
-            "with --gpus all",
-            evidence,
-        )
-    elif driver.nvml == "unknown" and host.container:
-        yield Finding(
-            "nvml-unknown-error",
-            ERROR,
-            "Failed to initialize NVML: Unknown Error (this container lost access to its GPUs)",
-            "Restart the container; to stop it recurring after 'systemctl daemon-reload', create the "
-            "device symlinks on the host: sudo nvidia-ctk system create-dev-char-symlinks --create-all",
-            {**evidence, "container": host.container},
-        )
+    evidence: Dict[str, Any] = {"nvml_error": driver.nvml_error}
+    explain = _NVML_FAILURES.get(driver.nvml)
+    finding = explain(driver, host, evidence) if explain is not None else None
+    if finding is not None:
+        yield finding
     lost = [g for g in ctx.gpus if "lost" in g.error.lower()]
-    if driver.nvml == "gpu-lost" or lost:
+    if driver.nvml == NvmlStatus.GPU_LOST or lost:
         yield Finding(
             "gpu-lost",
             ERROR,

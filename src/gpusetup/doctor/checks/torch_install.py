@@ -10,6 +10,7 @@ from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 from gpusetup.facts.model import Distribution, TorchFacts
+from gpusetup.facts.status import NumpyStatus, ProbeStatus
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -27,16 +28,16 @@ def _is_tool_env(python: str) -> bool:
 def torch_presence(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
     evidence = {"python": torch.python, "error": torch.error}
-    if torch.status in ("timeout", "crashed", "bad-output"):
+    if torch.status in (ProbeStatus.TIMEOUT, ProbeStatus.CRASHED, ProbeStatus.BAD_OUTPUT):
         yield Finding(
             "probe-failed",
             ERROR,
-            f"The torch probe {'hung' if torch.status == 'timeout' else 'failed'} in {quoted_python(ctx)}",
+            f"The torch probe {'hung' if torch.status == ProbeStatus.TIMEOUT else 'failed'} in {quoted_python(ctx)}",
             f"Run it by hand to see the full error: {quoted_python(ctx)} -c 'import torch; "
             "print(torch.cuda.is_available())'   (a hang in CUDA init often means a wedged driver: reboot)",
             {**evidence, "status": torch.status},
         )
-    elif torch.status == "missing":
+    elif torch.status == ProbeStatus.MISSING:
         fix = f"{REINSTALL} --python {quoted_python(ctx)}   (or, without a GPU: gpusetup install --cuda cpu)"
         if _is_tool_env(ctx.facts.torch.python):
             fix = (
@@ -50,7 +51,7 @@ def torch_presence(ctx: Context) -> Iterator[Finding]:
             fix,
             evidence,
         )
-    elif torch.status == "import-error":
+    elif torch.status == ProbeStatus.IMPORT_ERROR:
         yield Finding(
             "torch-import-failed",
             ERROR,
@@ -116,7 +117,7 @@ def multiple(ctx: Context) -> Iterator[Finding]:
 )
 def numpy_bridge(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
-    if not ctx.torch_ok or torch.numpy_status in (None, "ok"):
+    if not ctx.torch_ok or torch.numpy_status in (None, NumpyStatus.OK):
         return
     rule = ctx.profiles.numpy
     needs_numpy1 = bool(rule and torch.version and rule.torch_needs_numpy1(torch.version))
@@ -127,7 +128,7 @@ def numpy_bridge(ctx: Context) -> Iterator[Finding]:
         "error": torch.numpy_error,
         "source": rule.source if rule and needs_numpy1 else None,
     }
-    if torch.numpy_status == "missing":
+    if torch.numpy_status == NumpyStatus.MISSING:
         needed = torch.numpy_required_by
         yield Finding(
             "numpy-missing",

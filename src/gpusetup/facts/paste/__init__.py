@@ -15,6 +15,7 @@ from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_q
 from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
 from gpusetup.facts.paste.reading import Reading
 from gpusetup.facts.paste.signals import read_signals
+from gpusetup.facts.status import NvmlStatus, ProbeStatus
 
 FORMATS = (
     "a gpusetup doctor --json report, python -m torch.utils.collect_env, nvidia-smi, nvidia-smi -q"
@@ -25,8 +26,8 @@ _MAX_SKIPPED_NOTES = 3
 def read_paste(text: str, name: str = "the input") -> Facts:
     """Facts from a pasted report; a text of none of the formats is a UsageError naming them."""
     lines = clean_lines(text)
-    facts = Facts(collected_at="", torch=TorchFacts(status="not-run"))
-    facts.driver.nvml = "not-collected"
+    facts = Facts(collected_at="", torch=TorchFacts(status=ProbeStatus.NOT_RUN))
+    facts.driver.nvml = NvmlStatus.NOT_COLLECTED
     readings: List[Reading] = []
     used: Set[int] = set()
     # nvidia-smi first: a collect_env paste often carries a table, and its lines are not fields.

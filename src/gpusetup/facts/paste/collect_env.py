@@ -14,6 +14,7 @@ from gpusetup.facts.model import (
 )
 from gpusetup.facts.paste.clean import Line
 from gpusetup.facts.paste.reading import Reading
+from gpusetup.facts.status import NvmlStatus, ProbeStatus
 
 # Every field label any generation printed, lower-cased; the value follows the first ':'.
 KEYS = (
@@ -135,10 +136,10 @@ def _torch(fields: Dict[str, List[str]], facts: Facts, reading: Reading) -> None
         reading.unstated.add(Unstated.TORCH)
         return
     if _stated(version) is None:
-        torch.status = "import-error"
+        torch.status = ProbeStatus.IMPORT_ERROR
         torch.error = torch.error or "collect_env could not import torch (PyTorch version: N/A)"
         return
-    torch.status = "ok"
+    torch.status = ProbeStatus.OK
     torch.version = version.split()[0]
     cuda = _stated(_first(fields, "cuda used to build pytorch"))
     torch.cuda_build = cuda if cuda and re.match(r"^\d+\.\d+", cuda) else None
@@ -172,7 +173,7 @@ def _driver_and_gpus(fields: Dict[str, List[str]], facts: Facts, reading: Readin
     driver = _stated(_first(fields, "nvidia driver version"))
     if driver:
         facts.driver.version = driver
-        facts.driver.nvml = "ok"  # collect_env read it from nvidia-smi, which needs NVML
+        facts.driver.nvml = NvmlStatus.OK  # collect_env read it from nvidia-smi, which needs NVML
     else:
         reading.unstated.add(Unstated.DRIVER)
     if facts.gpus:

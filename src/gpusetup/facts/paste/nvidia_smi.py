@@ -8,6 +8,7 @@ from typing import List, Optional
 from gpusetup.facts.model import Facts, GpuFacts, GpuProcess, InputKind, Unstated
 from gpusetup.facts.paste.clean import Line
 from gpusetup.facts.paste.reading import Reading
+from gpusetup.facts.status import NvmlStatus
 
 _HEADER = re.compile(
     r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)(?:\s+CUDA Version:\s*(\S+))?", re.IGNORECASE
@@ -60,9 +61,9 @@ def read(lines: List[Line], facts: Facts) -> Reading:
         if match:
             header = True
             facts.driver.version, facts.driver.cuda_version = match.group(2), match.group(3)
-            facts.driver.nvml = "ok"
+            facts.driver.nvml = NvmlStatus.OK
         elif _processes_title(text) and not header:  # a paste of the process table alone
-            header, facts.driver.nvml = True, "ok"  # nvidia-smi printed it: NVML worked
+            header, facts.driver.nvml = True, NvmlStatus.OK  # nvidia-smi printed it: NVML worked
             reading.missing.append("nvidia-smi: only the process table is in the paste")
         elif not header:
             continue

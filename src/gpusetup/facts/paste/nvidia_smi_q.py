@@ -9,6 +9,7 @@ from gpusetup.facts.model import Facts, GpuFacts, InputKind, Unstated
 from gpusetup.facts.paste.clean import Line
 from gpusetup.facts.paste.nvidia_smi import bus_id
 from gpusetup.facts.paste.reading import Reading
+from gpusetup.facts.status import NvmlStatus
 
 _PAIR = re.compile(r"^(\s*)([A-Za-z][^:]*?)\s*:\s*(.*?)\s*$")
 _GPU = re.compile(r"^\s*GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d)\s*$")
@@ -110,7 +111,7 @@ def read(lines: List[Line], facts: Facts) -> Reading:
 
 def _left_unknown(reading: Reading, facts: Facts) -> None:
     """What a -q paste does not say (no torch, host or libraries; a -d filter drops sections)."""
-    facts.driver.nvml = "ok"
+    facts.driver.nvml = NvmlStatus.OK
     reading.unstated |= {
         Unstated.TORCH, Unstated.HOST, Unstated.LIBRARIES, Unstated.TOOLKIT, Unstated.PACKAGES,
     }  # fmt: skip

@@ -1,0 +1,86 @@
+"""verify's closed vocabularies: the dtypes it measures, the benchmarks its rows name, and the
+kinds of line a child prints.
+
+The child scripts (verify/_*.py) cannot import these: they print the same strings, and
+verify/events.py turns each into its member once, when a line is decoded.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Type, TypeVar, Union
+
+from gpusetup.plumbing.codec import TextEnum
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class Dtype(TextEnum):
+    """A number format verify measures (--dtype, and the dtype of a matmul or conv row)."""
+
+    FP32 = "fp32"
+    TF32 = "tf32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP8 = "fp8"
+
+
+class Benchmark(TextEnum):
+    """What one row measured, as the child names it (run: the child failed before it finished)."""
+
+    MATMUL = "matmul"
+    CONV_FWD = "conv-fwd"
+    CONV_BWD = "conv-bwd"
+    MEMORY = "memory"  # device memory bandwidth
+    H2D = "h2d"  # host to device copies
+    D2H = "d2h"
+    P2P = "p2p"  # GPU to GPU copies
+    ATTENTION = "attention"
+    TRAIN_STEP = "train-step"
+    COMPILE = "compile"  # torch.compile's speedup over eager, not a rate
+    ALL_REDUCE = "all_reduce"  # --collectives
+    ALL_GATHER = "all_gather"
+    REDUCE_SCATTER = "reduce_scatter"
+    RUN = "run"
+
+
+class EventKind(TextEnum):
+    """A child's line is GPUSETUP-<KIND>:<json>; a kind not here is ignored (verify/events.py)."""
+
+    DEVICE = "DEVICE"
+    RESULT = "RESULT"
+    FATAL = "FATAL"
+    RANK = "RANK"  # --collectives: one rank's identity
+    DONE = "DONE"
+
+
+class FatalKind(TextEnum):
+    """Why a child cannot measure at all: the kind of its FATAL line."""
+
+    TORCH_MISSING = "torch-missing"
+    TORCH_IMPORT_FAILED = "torch-import-failed"
+    CPU_BUILD = "cpu-build"
+    CUDA_INIT_FAILED = "cuda-init-failed"
+    NO_GPU = "no-gpu"
+    BAD_DEVICE = "bad-device"  # --device names a GPU torch does not see
+    RENDEZVOUS_FAILED = "rendezvous-failed"  # --collectives
+    COLLECTIVE_FAILED = "collective-failed"
+
+
+# verify's PyTorch 2 workloads (verify/_pt2_child.py), in the child's order: a hung compile ends it.
+PT2_WORKLOADS = (Benchmark.ATTENTION, Benchmark.TRAIN_STEP, Benchmark.COMPILE)
+PCIE_COPIES = (Benchmark.H2D, Benchmark.D2H)  # judged against the PCIe link, not the GPU
+
+# A row's dtype column also holds a direction (p2p: "to gpu1") or a size (collectives), and a
+# child may name a benchmark or a fatal kind this gpusetup does not know: those stay its own text.
+DtypeName = Union[Dtype, str]
+BenchmarkName = Union[Benchmark, str]
+FatalName = Union[FatalKind, str]
+
+
+def named(vocabulary: Type[E], text: str) -> Union[E, str]:
+    """The member text names, or the text itself when it names none (shown as the child said it)."""
+    try:
+        return vocabulary(text)
+    except ValueError:
+        return text
