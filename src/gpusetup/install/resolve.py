@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from gpusetup.errors import MissingRequirement, ResolutionError, UsageError
+from gpusetup.errors import ResolutionError, UsageError
 from gpusetup.install.builds import Candidate as Candidate
 from gpusetup.install.builds import Machine as Machine
 from gpusetup.install.builds import variant_candidates
@@ -129,7 +129,9 @@ def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
         if accepted:
             best = max(accepted, key=lambda c: (c.preferred, c.variant))
             return _plan(release, best, candidates, skipped, request, machine, profiles)
-    raise _nothing_fits(request, machine, profiles, candidates, skipped)
+    from gpusetup.install.nothing_fits import nothing_fits
+
+    raise nothing_fits(request, machine, profiles, candidates, skipped)
 
 
 def _check_cuda_request(
@@ -342,47 +344,3 @@ def _conda(
             "differ from wheels; composed, unconfirmed)"
         )
     return conda
-
-
-def _nothing_fits(
-    request: Request,
-    machine: Machine,
-    profiles: Profiles,
-    candidates: Sequence[Candidate],
-    skipped: Sequence[str],
-) -> Exception:
-    lowest_floor = min(
-        (
-            t.minor_compat.for_os("windows" if machine.os == "windows" else "linux")
-            for t in profiles.toolkits.values()
-        ),
-        default=None,
-    )
-    reasons = [c.reason for c in candidates if not c.accepted][:6] + list(skipped[:3])
-    detail = "; ".join(dict.fromkeys(reasons)) or "no release matches"
-    if machine.driver is not None and lowest_floor is not None and machine.driver < lowest_floor:
-        cuda = f" supports CUDA up to {machine.driver_cuda}" if machine.driver_cuda else ""
-        message = f"driver {machine.driver}{cuda}: every torch 2.x CUDA build needs a driver >= {lowest_floor}"
-        hint = "upgrade the NVIDIA driver, or install the CPU build with --cuda cpu"
-        if request.cuda in ("auto",):
-            return MissingRequirement(message, hint)
-        return ResolutionError(message, hint)
-    hint = _what_would_fit(request, machine, profiles)
-    if request.cuda == "auto" and request.torch is None:
-        return MissingRequirement(
-            f"no torch 2.x CUDA build runs on this machine: {detail}",
-            hint or "install the CPU build with --cuda cpu",
-        )
-    return ResolutionError(f"nothing fits the request: {detail}", hint)
-
-
-def _what_would_fit(request: Request, machine: Machine, profiles: Profiles) -> str:
-    for relaxed in (Request(cuda=request.cuda), Request(torch=request.torch), Request()):
-        if relaxed == request:
-            continue
-        try:
-            plan = resolve(relaxed, machine, profiles)
-        except (UsageError, MissingRequirement):
-            continue
-        return f"what would fit: torch {plan.torch} with {plan.variant} (gpusetup install --torch {plan.torch} --cuda {plan.variant})"
-    return ""
