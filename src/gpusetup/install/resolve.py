@@ -7,6 +7,7 @@ rank above those it runs only under minor-version compatibility.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -91,11 +92,11 @@ def parse_cuda_request(text: str) -> Optional[BuildVariant]:
     raw = text.strip().lower()
     if raw == "auto":
         return None
+    with contextlib.suppress(ValueError):
+        return BuildVariant.parse(raw)  # cpu, cu121, rocm6.1 as the tag is written
     try:
-        if raw == "cpu" or raw.startswith("rocm"):
-            return BuildVariant.parse(raw)
-        return BuildVariant.for_cuda(CudaVersion.parse(raw))
-    except (UsageError, ValueError):
+        return BuildVariant.for_cuda(CudaVersion.parse(raw))  # 11.8, 12.4.1
+    except UsageError:
         raise UsageError(
             f"--cuda {text}: not a CUDA version", "use auto, cpu, 11.8, cu121 or rocm6.1"
         ) from None
