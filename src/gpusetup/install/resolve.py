@@ -19,6 +19,7 @@ from gpusetup.install.builds import Candidate as Candidate
 from gpusetup.install.builds import Machine as Machine
 from gpusetup.install.builds import variant_candidates
 from gpusetup.install.conda_args import conda_args
+from gpusetup.install.nothing_fits import nothing_fits
 from gpusetup.profiles.companions import python_admitted
 from gpusetup.profiles.model import Profiles, TorchRelease
 from gpusetup.versions import BuildVariant, CudaVersion
@@ -130,8 +131,6 @@ def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
         if accepted:
             best = max(accepted, key=lambda c: (c.preferred, c.variant))
             return _plan(release, best, candidates, skipped, request, machine, profiles)
-    from gpusetup.install.nothing_fits import nothing_fits
-
     raise nothing_fits(request, machine, profiles, candidates, skipped)
 
 
