@@ -3,88 +3,85 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from gpusetup.commands import options_doctor as opt
 from gpusetup.commands.edge import cli_edge, emit_json
+from gpusetup.commands.options import Profiles, Python
 from gpusetup.commands.validate import positive_finite
 from gpusetup.facts.probe import DEFAULT_TIMEOUT
-from gpusetup.facts.target import PYTHON_HELP, checked_target
+from gpusetup.facts.target import checked_target
+from gpusetup.profiles.load import load_profiles
 from gpusetup.render.console import make_console, print_line
+
+if TYPE_CHECKING:
+    from gpusetup.doctor.report import DoctorReport
+    from gpusetup.facts.model import Facts
 
 
 @cli_edge
 def doctor(
-    json_out: bool = typer.Option(
-        False, "--json", help="Print the versioned JSON report (gpusetup.doctor/1)."
-    ),
-    python: Optional[str] = typer.Option(None, "--python", metavar="PATH", help=PYTHON_HELP),
-    no_probe: bool = typer.Option(
-        False, "--no-probe", help="Skip the torch probe (the fast path)."
-    ),
-    strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1): for CI."),
-    ignore: List[str] = typer.Option(
-        [], "--ignore", metavar="ID", help="Skip a finding id (repeatable)."
-    ),
-    facts_file: Optional[str] = typer.Option(
-        None,
-        "--facts",
-        metavar="PATH",
-        help="Re-diagnose a doctor --json report, or a pasted collect_env / nvidia-smi / nvidia-smi -q "
-        "('-': stdin).",
-    ),
-    timeout: float = typer.Option(
-        DEFAULT_TIMEOUT, "--timeout", metavar="SECONDS", help="Seconds the torch probe may take."
-    ),
-    profiles_dir: List[str] = typer.Option(
-        [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
-    ),
-    expect_gpus: Optional[str] = typer.Option(
-        None,
-        "--expect-gpus",
-        metavar="N",
-        help="An error when fewer GPUs than this are visible: for CI.",
-    ),
-    markdown: bool = typer.Option(
-        False, "--markdown", help="Print a short Markdown diagnosis (for an issue comment)."
-    ),
-    list_checks: bool = typer.Option(
-        False, "--list-checks", help="List every finding id and exit."
-    ),
+    json_out: opt.Json = False,
+    python: Python = None,
+    no_probe: opt.NoProbe = False,
+    strict: opt.Strict = False,
+    ignore: opt.Ignore = None,
+    facts_file: opt.Facts = None,
+    timeout: opt.Timeout = DEFAULT_TIMEOUT,
+    profiles_dir: Profiles = None,
+    expect_gpus: opt.ExpectGpus = None,
+    markdown: opt.Markdown = False,
+    list_checks: opt.ListChecks = False,
 ) -> None:
     """Detect the driver, GPUs, toolkit and torch stack; print each problem with its exact fix."""
     # Imported here so other commands do not pay for the checks and rich at start-up.
     from gpusetup.doctor.checks.gpu_count import parse_expect_gpus
     from gpusetup.doctor.registry import all_ids, validate_ignores
-    from gpusetup.doctor.report import diagnose, load_facts_file
-    from gpusetup.facts.collect import collect_facts
-    from gpusetup.profiles.load import load_profiles
-    from gpusetup.render.doctor import render_doctor
-    from gpusetup.render.progress import probing
+    from gpusetup.doctor.report import diagnose
 
     if list_checks:
         for finding_id, meaning in all_ids().items():
             print_line(f"{finding_id:<28} {meaning}")
         return
-    validate_ignores(ignore)
+    ignored = ignore or []
+    validate_ignores(ignored)
     expected = parse_expect_gpus(expect_gpus)
     timeout = positive_finite(
         "--timeout", timeout, "give the seconds the probe may take, e.g. --timeout 120"
     )
-    profiles = load_profiles(profiles_dir)
+    profiles = load_profiles(profiles_dir or ())
+    facts = _facts(facts_file, python, no_probe, timeout)
+    report = diagnose(facts, profiles, ignored, strict, expected)
+    _render(report, json_out, markdown)
+    raise typer.Exit(int(report.exit_code))
+
+
+def _facts(
+    facts_file: Optional[str], python: Optional[str], no_probe: bool, timeout: float
+) -> Facts:
+    """The facts of a --facts file, else of this machine (and of the target interpreter, if probed)."""
+    from gpusetup.doctor.report import load_facts_file
+    from gpusetup.facts.collect import collect_facts
+    from gpusetup.render.progress import probing
+
     if facts_file is not None:
-        facts = load_facts_file(facts_file)
-    else:
-        target = None if no_probe else checked_target(python, timeout=timeout)
-        with probing(target.path if target else None, timeout, sys.stderr.isatty()):
-            facts = collect_facts(
-                target.path if target else None,
-                run_probe=not no_probe,
-                probe_timeout=timeout,
-                target=target,
-            )
-    report = diagnose(facts, profiles, ignore, strict, expected)
+        return load_facts_file(facts_file)
+    target = None if no_probe else checked_target(python, timeout=timeout)
+    with probing(target.path if target else None, timeout, sys.stderr.isatty()):
+        return collect_facts(
+            target.path if target else None,
+            run_probe=not no_probe,
+            probe_timeout=timeout,
+            target=target,
+        )
+
+
+def _render(report: DoctorReport, json_out: bool, markdown: bool) -> None:
+    """JSON for programs, Markdown for an issue comment, else the report for people."""
+    from gpusetup.render.doctor import render_doctor
+
     if json_out:
         emit_json(report.to_dict())
     elif markdown:
@@ -93,4 +90,3 @@ def doctor(
         print_line(render_markdown(report).rstrip("\n"))
     else:
         render_doctor(report, make_console())
-    raise typer.Exit(int(report.exit_code))

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from gpusetup.commands.edge import cli_edge, emit_json
+from gpusetup.commands.options import Profiles
 from gpusetup.errors import ProfileError, UsageError
 from gpusetup.profiles.load import load_profiles, profile_dirs
 from gpusetup.render.console import make_console, print_error, print_line
 
 app = typer.Typer(help="Validate, list and show the compatibility profiles.", no_args_is_help=True)
 
-PROFILES_OPTION = typer.Option(
-    [], "--profiles", metavar="DIR", help="Extra profile directory (repeatable)."
-)
+ProfilePath = Annotated[
+    Optional[str],
+    typer.Argument(metavar="[PATH]", help="A profile file or directory [default: all in use]."),
+]
+Json = Annotated[
+    bool,
+    typer.Option("--json", help="Print the files and problems as JSON (gpusetup.profiles/1)."),
+]
+Version = Annotated[str, typer.Argument(metavar="VERSION", help="A torch release, e.g. 2.1.2.")]
 
 
 @app.command("validate")
 @cli_edge(command="profiles")
-def validate(
-    path: Optional[str] = typer.Argument(
-        None, metavar="[PATH]", help="A profile file or directory [default: all in use]."
-    ),
-    json_out: bool = typer.Option(
-        False, "--json", help="Print the files and problems as JSON (gpusetup.profiles/1)."
-    ),
-) -> None:
+def validate(path: ProfilePath = None, json_out: Json = False) -> None:
     """Check profile files against the schema and each other: every file:line problem, exit 2."""
     from gpusetup.profiles.validate import validate_files
 
@@ -52,24 +52,21 @@ def validate(
 
 @app.command("list")
 @cli_edge
-def list_releases(profiles_dir: List[str] = PROFILES_OPTION) -> None:
+def list_releases(profiles_dir: Profiles = None) -> None:
     """Every torch release with its Python range, variants and companions; then the site stacks."""
     from gpusetup.render.profiles import render_releases
 
-    profiles = load_profiles(profiles_dir)
+    profiles = load_profiles(profiles_dir or ())
     render_releases(profiles, make_console())
 
 
 @app.command("show")
 @cli_edge
-def show(
-    version: str = typer.Argument(..., metavar="VERSION", help="A torch release, e.g. 2.1.2."),
-    profiles_dir: List[str] = PROFILES_OPTION,
-) -> None:
+def show(version: Version, profiles_dir: Profiles = None) -> None:
     """One release in full: variants with their GPU architectures, companions, conda, sources."""
     from gpusetup.render.profiles import render_release
 
-    profiles = load_profiles(profiles_dir)
+    profiles = load_profiles(profiles_dir or ())
     if version not in profiles.releases:
         raise UsageError(
             f"torch {version}: not in the profiles", "gpusetup profiles list shows the releases"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -10,24 +10,34 @@ from gpusetup.commands.edge import cli_edge, emit_json
 from gpusetup.errors import UsageError
 from gpusetup.render.console import make_console, print_line
 
-
-@cli_edge
-def report(
-    files: Optional[List[str]] = typer.Argument(
-        None, metavar="FILE...", help="doctor --json / verify --json files, one or more per node."
+Files = Annotated[
+    Optional[List[str]],
+    typer.Argument(
+        metavar="FILE...", help="doctor --json / verify --json files, one or more per node."
     ),
-    json_out: bool = typer.Option(
-        False, "--json", help="Print the fleet report as JSON (gpusetup.report/1)."
-    ),
-    markdown: bool = typer.Option(
-        False, "--markdown", help="Print Markdown (for $GITHUB_STEP_SUMMARY)."
-    ),
-    threshold: float = typer.Option(
-        0.10,
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print the fleet report as JSON (gpusetup.report/1).")
+]
+Markdown = Annotated[
+    bool, typer.Option("--markdown", help="Print Markdown (for $GITHUB_STEP_SUMMARY).")
+]
+Threshold = Annotated[
+    float,
+    typer.Option(
         "--threshold",
         metavar="FRACTION",
         help="Name GPUs this fraction below the fleet median.",
     ),
+]
+
+
+@cli_edge
+def report(
+    files: Files = None,
+    json_out: Json = False,
+    markdown: Markdown = False,
+    threshold: Threshold = 0.10,
 ) -> None:
     """Read many nodes' reports: version skew, failing nodes and slow GPUs; exit 1 when something stands out."""
     from gpusetup.fleet.summary import build_fleet, read_reports

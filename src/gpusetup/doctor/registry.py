@@ -56,8 +56,10 @@ def all_ids() -> Dict[str, str]:
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
     from gpusetup.doctor.checks import (  # noqa: F401
+        build_support,
         builds,
         container_caps,
+        cuda_devices,
         driver,
         fabric_manager,
         gpu_count,
@@ -66,6 +68,6 @@ def _load_all() -> None:
         pairing,
         pytorch2,
         toolkit,
-        torch_stack,
+        torch_install,
         unstated,
     )

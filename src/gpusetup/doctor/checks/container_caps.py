@@ -118,7 +118,7 @@ def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
 
 
 def _listed_by_library_check(ctx: Context) -> bool:
-    """torch_stack's cuda-compat-libs already fires when a compat dir is on LD_LIBRARY_PATH."""
+    """libraries.py's cuda-compat-libs already fires when a compat dir is on LD_LIBRARY_PATH."""
     dirs = ctx.facts.toolkit.ld_library_path
     loaded = ctx.facts.torch.loaded_libraries
     return any(

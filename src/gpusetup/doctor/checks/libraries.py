@@ -1,14 +1,19 @@
-"""What torch's own cuDNN check said: the error text names the versions and often the cause."""
+"""The libraries torch loads: LD_LIBRARY_PATH shadowing, a forward-compat libcuda, and cuDNN."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Iterator, List
 
+from gpusetup.doctor.checks.fix_commands import REINSTALL
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+# What torch's own cuDNN check said: the error text names the versions and often the cause.
 _INCOMPATIBLE = re.compile(
     r"compiled\s+against\s+(\(?[\d, ]+\)?)\s+but\s+(?:found runtime version|linked against)\s+(\(?[\d, ]+\)?)"
 )
@@ -16,6 +21,7 @@ _MISSING_DEP = re.compile(r"Could not load library (libcudnn\S*?)\.? Error: (\S+
 
 
 def _cudnn_dirs(ctx: Context) -> List[str]:
+    """The LD_LIBRARY_PATH directories that hold a libcudnn."""
     return [
         d.path
         for d in ctx.facts.toolkit.ld_library_path
@@ -51,3 +57,118 @@ def cudnn_error(ctx: Context) -> Iterator[Finding]:
         title = "torch.backends.cudnn fails: " + text.splitlines()[0][:160]
         fix = "Reinstall torch with its bundled cuDNN and keep foreign libcudnn directories off LD_LIBRARY_PATH"
     yield Finding("cudnn-load-failed", Severity.ERROR, title, fix, evidence)
+
+
+@check(cudnn_unavailable="torch cannot use cuDNN (convolutions slow or failing)")
+def cudnn(ctx: Context) -> Iterator[Finding]:
+    torch = ctx.facts.torch
+    if (
+        ctx.torch_ok
+        and torch.cuda_build
+        and torch.cuda_available
+        and (torch.cudnn_available is False or torch.cudnn_enabled is False)
+    ):
+        yield Finding(
+            "cudnn-unavailable",
+            WARNING,
+            "cuDNN is unavailable or disabled in torch",
+            "Reinstall torch with its bundled cuDNN and drop foreign libcudnn directories from "
+            f"LD_LIBRARY_PATH: {REINSTALL}",
+            {"cudnn_available": torch.cudnn_available, "cudnn_enabled": torch.cudnn_enabled},
+        )
+
+
+@check(cudnn_version_mix="a system cuDNN of another major version is on the library path")
+def cudnn_mix(ctx: Context) -> Iterator[Finding]:
+    torch, toolkit = ctx.facts.torch, ctx.facts.toolkit
+    if not ctx.torch_ok or not torch.cudnn_version or not toolkit.cudnn_version:
+        return
+    torch_major = (
+        torch.cudnn_version // 10000
+        if torch.cudnn_version >= 10000
+        else torch.cudnn_version // 1000
+    )
+    major_text = re.match(r"[0-9]{1,9}(?![0-9])", toolkit.cudnn_version.strip())
+    if major_text is None:  # not a version (a replayed, hand-edited file): nothing to compare
+        return
+    system_major = int(major_text.group())
+    on_path = _cudnn_dirs(ctx)
+    if system_major != torch_major and on_path:
+        yield Finding(
+            "cudnn-version-mix",
+            WARNING,
+            f"cuDNN {system_major} on LD_LIBRARY_PATH, torch uses cuDNN {torch_major}: "
+            "'Could not load library libcudnn_*' in whichever program loads the wrong one",
+            "Keep one cuDNN per process: drop "
+            + ":".join(on_path)
+            + " from LD_LIBRARY_PATH, or install "
+            f"the cuDNN the other program needs as a wheel (nvidia-cudnn-cu12=={system_major}.*) in its own env",
+            {
+                "system_cudnn": toolkit.cudnn_version,
+                "torch_cudnn": torch.cudnn_version,
+                "dirs": on_path,
+            },
+        )
+
+
+def _is_wheel_dir(path: str) -> bool:
+    return "site-packages" in path or "dist-packages" in path
+
+
+@check(ld_library_path_shadowing="LD_LIBRARY_PATH puts system CUDA libraries ahead of torch's own")
+def library_path(ctx: Context) -> Iterator[Finding]:
+    dirs = ctx.facts.toolkit.ld_library_path
+    loaded = ctx.facts.torch.loaded_libraries
+    ld_dirs = {os.path.normpath(d.path) for d in dirs}
+    foreign = [
+        lib
+        for lib in loaded
+        if lib.name != "libcuda"
+        and os.path.normpath(os.path.dirname(lib.path)) in ld_dirs
+        and not _is_wheel_dir(lib.path)
+    ]
+    holders = [d for d in dirs if any(not n.startswith("libcuda.") for n in d.libraries)]
+    if foreign:
+        yield Finding(
+            "ld-library-path-shadowing",
+            ERROR,
+            "torch loaded CUDA libraries from LD_LIBRARY_PATH instead of its own wheels: "
+            + ", ".join(sorted({lib.name for lib in foreign})),
+            "Remove these directories from LD_LIBRARY_PATH for this environment: "
+            + ":".join(sorted({os.path.dirname(lib.path) for lib in foreign})),
+            {"loaded": [lib.path for lib in foreign]},
+        )
+    elif holders and ctx.facts.torch.nvidia_wheels:
+        yield Finding(
+            "ld-library-path-shadowing",
+            WARNING,
+            "LD_LIBRARY_PATH holds CUDA libraries that can shadow the ones torch's wheels ship",
+            "Unset LD_LIBRARY_PATH (or drop "
+            + ":".join(d.path for d in holders)
+            + ") when running torch",
+            {"dirs": {d.path: d.libraries for d in holders}},
+        )
+
+
+@check(cuda_compat_libs="a forward-compatibility libcuda is on the library path (CUDA error 804)")
+def compat_libcuda(ctx: Context) -> Iterator[Finding]:
+    dirs = ctx.facts.toolkit.ld_library_path
+    loaded = ctx.facts.torch.loaded_libraries
+    compat = [
+        d.path
+        for d in dirs
+        if "compat" in d.path and any(n.startswith("libcuda.") for n in d.libraries)
+    ]
+    compat += [lib.path for lib in loaded if lib.name == "libcuda" and "/compat/" in lib.path]
+    if compat:
+        consumer = any((g.brand or "").startswith(("GeForce", "Titan", "Quadro")) for g in ctx.gpus)
+        yield Finding(
+            "cuda-compat-libs",
+            ERROR if consumer else WARNING,
+            "A forward-compatibility libcuda (cuda-compat) is on the library path"
+            + (": not supported on this GPU, CUDA error 804" if consumer else ""),
+            "Remove the compat directory from LD_LIBRARY_PATH ("
+            + ", ".join(sorted(set(compat)))
+            + "), or upgrade the host driver instead of using cuda-compat",
+            {"paths": sorted(set(compat))},
+        )

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Iterator, List, Optional
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 
+from gpusetup.doctor.checks.fix_commands import REINSTALL, quoted_python
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 
 ERROR = Severity.ERROR
-_REINSTALL = "gpusetup install --cuda auto"
-
-
-def _python(ctx: Context) -> str:
-    """The target interpreter, shell-quoted: it goes into copy-paste commands."""
-    return shlex.quote(ctx.facts.torch.python or "python")
 
 
 def _local(version: Optional[str]) -> str:
@@ -78,7 +72,7 @@ def companions(ctx: Context) -> Iterator[Finding]:
             "torchvision-mismatch",
             ERROR,
             "torchvision does not match torch: " + problems[0],
-            f"Reinstall torch, torchvision and torchaudio together from one index: {_REINSTALL} --python {_python(ctx)}",
+            f"Reinstall torch, torchvision and torchaudio together from one index: {REINSTALL} --python {quoted_python(ctx)}",
             {
                 "torch": torch.version,
                 "torchvision": torch.torchvision_version,
@@ -96,6 +90,6 @@ def companions(ctx: Context) -> Iterator[Finding]:
             "torchaudio-mismatch",
             ERROR,
             "torchaudio does not match torch: " + detail,
-            f"Reinstall the family together: {_REINSTALL} --python {_python(ctx)}",
+            f"Reinstall the family together: {REINSTALL} --python {quoted_python(ctx)}",
             {"torch": torch.version, "torchaudio": audio},
         )

@@ -77,10 +77,8 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     for line in lines:
         gpu_match = _GPU.match(line.text)
         pair = _PAIR.match(line.text)
-        if _OTHER_REPORT.match(
-            line.text
-        ):  # a collect_env below the -q output: its lines are not ours
-            gpu, sections, top = None, [], True
+        if _OTHER_REPORT.match(line.text):
+            gpu, sections, top = None, [], True  # a collect_env below the -q output: not ours
         elif "NVSMI LOG" in line.text or _PROMPT.match(line.text):
             reading.used.add(line.number)
         elif gpu_match:
@@ -106,21 +104,26 @@ def read(lines: List[Line], facts: Facts) -> Reading:
             sections = [s for s in sections if s[0] < indent] + [(indent, header.group(2))]  # type: ignore[union-attr]
             reading.used.add(line.number)
     if reading.used:
-        facts.driver.nvml = "ok"
-        reading.unstated |= {
-            Unstated.TORCH, Unstated.HOST, Unstated.LIBRARIES, Unstated.TOOLKIT, Unstated.PACKAGES,
-        }  # fmt: skip
-        if not any(g.compute_capability for g in facts.gpus):
-            reading.unstated.add(Unstated.GPU_ARCH)
-        if facts.driver.version is None:
-            reading.unstated.add(Unstated.DRIVER)
-        if facts.gpus and all(
-            g.remapped_rows_pending is None and g.ecc_enabled is None for g in facts.gpus
-        ):
-            reading.missing.append(
-                "nvidia-smi -q: no ECC or remapped-row section (a -d filter or a cut paste)"
-            )
+        _left_unknown(reading, facts)
     return reading
+
+
+def _left_unknown(reading: Reading, facts: Facts) -> None:
+    """What a -q paste does not say (no torch, host or libraries; a -d filter drops sections)."""
+    facts.driver.nvml = "ok"
+    reading.unstated |= {
+        Unstated.TORCH, Unstated.HOST, Unstated.LIBRARIES, Unstated.TOOLKIT, Unstated.PACKAGES,
+    }  # fmt: skip
+    if not any(g.compute_capability for g in facts.gpus):
+        reading.unstated.add(Unstated.GPU_ARCH)
+    if facts.driver.version is None:
+        reading.unstated.add(Unstated.DRIVER)
+    if facts.gpus and all(
+        g.remapped_rows_pending is None and g.ecc_enabled is None for g in facts.gpus
+    ):
+        reading.missing.append(
+            "nvidia-smi -q: no ECC or remapped-row section (a -d filter or a cut paste)"
+        )
 
 
 def _fragment_start(lines: List[Line], line: Line) -> bool:
