@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from gpusetup.facts.pyenv import PythonEnv
 from gpusetup.install.plan import Overrides, already_installed, constraints_text, plan_machine
 from gpusetup.install.resolve import Plan
 from gpusetup.profiles.model import Profiles
+from gpusetup.versions import BuildVariant
 from tests.conftest import make_runner
 from tests.fakes.wheels import build_wheel, stand_in_torch
 from tests.jsonschema_subset import Validator
@@ -33,6 +35,8 @@ PLAN = [
     "--python-version",
     "3.11",
 ]
+
+CU121 = BuildVariant.parse("cu121")
 
 
 def _json(args: List[str]) -> Dict[str, object]:
@@ -198,26 +202,26 @@ def test_bad_user_profiles_exit_2(tmp_path: Path) -> None:
 def test_already_installed_compares_builds() -> None:
     plan = Plan(
         "2.4.1",
-        "cu121",
+        CU121,
         "https://download.pytorch.org/whl/cu121",
         ["torch==2.4.1", "torchvision==0.19.1"],
         [],
     )
-    assert already_installed(plan, {"torch": "2.4.1+cu121", "torchvision": "0.19.1+cu121"}, "cu121")
+    assert already_installed(plan, {"torch": "2.4.1+cu121", "torchvision": "0.19.1+cu121"}, CU121)
     assert already_installed(
-        plan, {"torch": "2.4.1", "torchvision": "0.19.1"}, "cu121"
+        plan, {"torch": "2.4.1", "torchvision": "0.19.1"}, CU121
     )  # PyPI's default build
-    assert not already_installed(plan, {"torch": "2.4.1+cpu", "torchvision": "0.19.1+cpu"}, "cu121")
+    assert not already_installed(plan, {"torch": "2.4.1+cpu", "torchvision": "0.19.1+cpu"}, CU121)
     assert not already_installed(
         plan, {"torch": "2.4.0+cu121", "torchvision": "0.19.0+cu121"}, "cu121"
     )
-    assert not already_installed(plan, {"torch": "2.4.1+cu121"}, "cu121")
+    assert not already_installed(plan, {"torch": "2.4.1+cu121"}, CU121)
 
 
 def test_constraints_pin_the_build() -> None:
     plan = Plan(
         "2.4.1",
-        "cu121",
+        CU121,
         "https://download.pytorch.org/whl/cu121",
         ["torch==2.4.1", "torchvision==0.19.1"],
         [],
@@ -377,16 +381,16 @@ def test_auto_installer_follows_the_release_not_its_name(
 def test_a_numpy_pin_is_part_of_being_installed() -> None:
     plan = Plan(
         "2.1.2",
-        "cu121",
+        CU121,
         "https://download.pytorch.org/whl/cu121",
         ["torch==2.1.2", "torchvision==0.16.2"],
         [],
         pins=["numpy<2"],
     )
     family = {"torch": "2.1.2+cu121", "torchvision": "0.16.2+cu121"}
-    assert already_installed(plan, {**family, "numpy": "1.26.4"}, "cu121")
-    assert already_installed(plan, family, "cu121")  # no numpy: nothing to repair
-    assert not already_installed(plan, {**family, "numpy": "2.1.3"}, "cu121")  # torch cannot use it
+    assert already_installed(plan, {**family, "numpy": "1.26.4"}, CU121)
+    assert already_installed(plan, family, CU121)  # no numpy: nothing to repair
+    assert not already_installed(plan, {**family, "numpy": "2.1.3"}, CU121)  # torch cannot use it
     assert constraints_text(plan).splitlines()[-1] == "numpy<2"  # later installs keep numpy 1.x
 
 
@@ -403,7 +407,13 @@ def test_a_registry_torch_is_judged_by_the_targets_default_build(
     profiles: Profiles, platform: str, torch: str, installed_is_planned: bool
 ) -> None:
     """A torch without a local tag is the registry's build for the target platform, not x86_64's."""
-    plan = Plan(torch, "cu128", "https://download.pytorch.org/whl/cu128", [f"torch=={torch}"], [])
+    plan = Plan(
+        torch,
+        BuildVariant.parse("cu128"),
+        "https://download.pytorch.org/whl/cu128",
+        [f"torch=={torch}"],
+        [],
+    )
     default = profiles.releases[torch].default_build(platform)
     assert already_installed(plan, {"torch": torch}, default) is installed_is_planned
 
@@ -433,3 +443,39 @@ def test_dry_run_for_python_3_14_1_never_plans_a_torchvision_that_excludes_it(
     assert entry is not None and entry.runs_on("3.14.1")  # 0.26.0+ declare !=3.14.1
     newest = _json([*flags, "--python-version", "3.12"])
     assert Version(str(newest["torch"])) >= Version("2.14.0")  # not stuck at 2.13.0
+
+
+def test_differences_name_what_the_target_holds_against_the_plan() -> None:
+    """After an install: the planned build is clean; another build, a second copy or no CUDA is named."""
+    from gpusetup.install.plan import Installed, differences
+
+    plan = Plan(
+        "2.4.1",
+        CU121,
+        "https://download.pytorch.org/whl/cu121",
+        ["torch==2.4.1", "torchvision==0.19.1"],
+        [],
+    )
+    good = Installed(
+        {"torch": ["2.4.1+cu121"], "torchvision": ["0.19.1+cu121"]}, "2.4.1+cu121", "12.1"
+    )
+    assert differences(plan, good, CU121) == []
+    cpu = Installed({"torch": ["2.4.1+cpu"], "torchvision": ["0.19.1+cpu"]}, "2.4.1+cpu", None)
+    assert differences(plan, cpu, CU121) == [
+        "torch: installed 2.4.1+cpu, planned 2.4.1+cu121",
+        "torchvision: installed 0.19.1+cpu, planned 0.19.1+cu121",
+        "torch: built for CUDA none (a CPU build), planned cu121",
+    ]
+    # conda packages carry no local tag: only torch.version.cuda tells the build
+    conda = Installed({"torch": ["2.4.1"], "torchvision": ["0.19.1"]}, "2.4.1", "12.1")
+    assert differences(plan, conda, CU121, local_tags=False) == []
+    twice = Installed({"torch": ["2.4.1+cu121", "2.3.0+cu121"]}, "2.4.1+cu121", "12.1")
+    assert differences(plan, twice, CU121) == [
+        "torch: 2 copies on sys.path (2.4.1+cu121, 2.3.0+cu121)",
+        "torchvision: not installed, planned 0.19.1+cu121",
+    ]
+    rocm = dataclasses.replace(plan, variant=BuildVariant.parse("rocm6.1"))
+    rocm_build = Installed(
+        {"torch": ["2.4.1+rocm6.1"], "torchvision": ["0.19.1+rocm6.1"]}, "2.4.1+rocm6.1", None
+    )
+    assert differences(rocm, rocm_build, CU121) == []

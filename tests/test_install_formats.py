@@ -218,7 +218,7 @@ def test_human_plan_lists_kept_and_ignored_settings(
 @settings(max_examples=300, deadline=None)
 def test_an_accepted_index_url_cannot_carry_a_second_option(text: str) -> None:
     """Whatever string a profile holds, one that passes is a single token in every output format."""
-    from gpusetup.profiles.model import check_index_url
+    from gpusetup.profiles.stacks import check_index_url
 
     for url in (text, "https://mirror.local/" + text, "file:///" + text):
         try:

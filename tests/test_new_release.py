@@ -14,10 +14,10 @@ from gpusetup.install.resolve import Machine, Request, resolve
 from gpusetup.profiles.load import packaged_dir
 from gpusetup.profiles.model import Profiles
 from gpusetup.profiles.validate import validate_files
-from gpusetup.versions import ComputeCapability, DriverVersion
+from gpusetup.versions import BuildVariant, ComputeCapability, DriverVersion
 from tests.conftest import load_only
 
-Outcome = Union[Tuple[str, str, Tuple[str, ...]], str]
+Outcome = Union[Tuple[str, BuildVariant, Tuple[str, ...]], str]
 
 
 REAL = load_only(packaged_dir())

@@ -10,7 +10,6 @@ from gpusetup.cli import app
 from gpusetup.errors import ProfileError
 from gpusetup.profiles.load import load_file, load_profiles, packaged_dir
 from gpusetup.profiles.model import Profiles
-from gpusetup.versions import CudaVersion
 from tests.conftest import make_runner
 
 runner = make_runner()
@@ -34,8 +33,8 @@ def test_every_release_and_toolkit_cites_an_https_source(profiles: Profiles) -> 
     for release in profiles.releases.values():
         assert release.source.startswith("https://")
         for variant in release.variants:
-            if variant.startswith("cu"):
-                assert profiles.toolkit(CudaVersion.parse(variant)) is not None, (
+            if variant.cuda is not None:
+                assert profiles.toolkit(variant.cuda) is not None, (
                     release.torch,
                     variant,
                 )

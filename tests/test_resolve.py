@@ -85,7 +85,7 @@ def test_every_profile_variant_has_an_official_command(profiles: Profiles) -> No
     """Both ways: the profiles list exactly the Linux variants the page shows (2.0.0-2.11.0)."""
     for version in sorted({v for v, _, _ in PIP_ROWS}):
         page = {label[len("pip [") : -1] for v, label, _ in PIP_ROWS if v == version}
-        assert set(profiles.releases[version].variants) == page, version
+        assert {str(v) for v in profiles.releases[version].variants} == page, version
 
 
 def test_every_release_with_conda_commands_has_the_channel(profiles: Profiles) -> None:

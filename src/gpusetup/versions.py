@@ -5,6 +5,7 @@ Each parses from text, prints back as text and orders as numbers (2.10 > 2.9), n
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from functools import total_ordering
@@ -112,6 +113,85 @@ class CudaVersion:
     def tag(self) -> str:
         """The PyTorch wheel variant name: cu118, cu124, cu130."""
         return f"cu{self.major}{self.minor}"
+
+
+class VariantKind(enum.Enum):
+    """What a torch build runs on: the local tag's prefix (cpu, cu121, rocm6.1)."""
+
+    CPU = "cpu"
+    CUDA = "cu"
+    ROCM = "rocm"
+
+
+_VARIANT = re.compile(r"cpu|cu([0-9]{2,3})|rocm([0-9]{1,9}(?:\.[0-9]{1,9})*)")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class BuildVariant:
+    """A torch build variant (cpu, cu121, rocm6.1): ordered by version within a kind, never across
+    kinds (a CUDA build is neither older nor newer than a ROCm one, as in light-the-torch)."""
+
+    kind: VariantKind
+    version: Tuple[int, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> BuildVariant:
+        """Exactly a local tag: cpu, cu121, rocm6.1; anything else (CU121, cu012, 12.1) is a ValueError."""
+        match = _VARIANT.fullmatch(text)
+        if not match:
+            raise ValueError(f"not a valid variant (cpu, cuXYZ, rocmX.Y): {text!r}")
+        if match.group(1):
+            digits = match.group(1)
+            variant = cls(VariantKind.CUDA, (int(digits[:-1]), int(digits[-1])))
+        elif match.group(2):
+            variant = cls(VariantKind.ROCM, tuple(int(p) for p in match.group(2).split(".")))
+        else:
+            variant = cls(VariantKind.CPU)
+        if str(variant) != text:  # a leading zero (cu012, rocm6.01) would print as another tag
+            raise ValueError(f"not a valid variant (cpu, cuXYZ, rocmX.Y): {text!r}")
+        return variant
+
+    @classmethod
+    def for_cuda(cls, cuda: CudaVersion) -> BuildVariant:
+        return cls(VariantKind.CUDA, (cuda.major, cuda.minor))
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, BuildVariant):
+            return NotImplemented
+        if self.kind is not other.kind:
+            raise TypeError(f"cannot order {self} against {other}: different kinds of build")
+        return self.version < other.version
+
+    def __repr__(self) -> str:
+        return f"BuildVariant.parse({str(self)!r})"
+
+    def __str__(self) -> str:
+        if self.kind is VariantKind.CUDA:
+            return f"cu{self.version[0]}{self.version[1]}"
+        if self.kind is VariantKind.ROCM:
+            return "rocm" + ".".join(map(str, self.version))
+        return "cpu"
+
+    @property
+    def cuda(self) -> Optional[CudaVersion]:
+        """The CUDA the build was made with (12.1 for cu121); None for CPU and ROCm builds."""
+        return CudaVersion(*self.version) if self.kind is VariantKind.CUDA else None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.kind is VariantKind.CUDA
+
+    @property
+    def is_rocm(self) -> bool:
+        return self.kind is VariantKind.ROCM
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.kind is VariantKind.CPU
+
+
+CPU_BUILD = BuildVariant(VariantKind.CPU)
 
 
 @total_ordering

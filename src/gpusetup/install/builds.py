@@ -10,7 +10,13 @@ from typing import List, Optional, Tuple
 
 from gpusetup.profiles.model import Profiles, TorchRelease
 from gpusetup.rules.pytorch import build_supports_device, rules_for
-from gpusetup.versions import ComputeCapability, CudaVersion, DriverVersion
+from gpusetup.versions import (
+    CPU_BUILD,
+    BuildVariant,
+    ComputeCapability,
+    CudaVersion,
+    DriverVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -40,45 +46,37 @@ class Machine:
 @dataclass(frozen=True)
 class Candidate:
     torch: str
-    variant: str
+    variant: BuildVariant
     accepted: bool
     reason: str
     preferred: bool = False  # meets the toolkit's own driver, not only minor-version compatibility
 
 
-def platform_variants(release: TorchRelease, machine: Machine) -> List[str]:
+def platform_variants(release: TorchRelease, machine: Machine) -> List[BuildVariant]:
     if machine.os == "darwin":
-        return ["cpu"]
+        return [CPU_BUILD]
     if machine.is_aarch64_linux:
-        return [*release.aarch64.archs, "cpu"]
+        return [*release.aarch64.archs, CPU_BUILD]
     if machine.os == "windows":
-        return [v for v in release.variants if not v.startswith("rocm")]
+        return [v for v in release.variants if not v.is_rocm]
     return list(release.variants)
 
 
-def variant_order(variant: str) -> Tuple[int, int]:
-    if variant.startswith("cu"):
-        cuda = CudaVersion.parse(variant)
-        return (cuda.major, cuda.minor)
-    return (-1, 0)
-
-
 def variant_candidates(
-    release: TorchRelease, cuda: str, machine: Machine, profiles: Profiles
+    release: TorchRelease, cuda: Optional[BuildVariant], machine: Machine, profiles: Profiles
 ) -> List[Candidate]:
+    """cuda None is auto: every CUDA build of the platform, newest first (CPU alone on macOS)."""
     available = platform_variants(release, machine)
-    if cuda == "auto":
-        wanted = sorted(
-            (v for v in available if v.startswith("cu")), key=variant_order, reverse=True
-        )
+    if cuda is None:
+        wanted = sorted((v for v in available if v.is_cuda), reverse=True)
         if machine.os == "darwin":
-            wanted = ["cpu"]
+            wanted = [CPU_BUILD]
     else:
         wanted = [cuda]
     result = []
     for variant in wanted:
         if (
-            cuda == "auto"
+            cuda is None
             and not release.variant_confirmed(variant)
             and variant != release.default_build(machine.platform)
         ):
@@ -105,7 +103,9 @@ def variant_candidates(
     return result
 
 
-def _judge(release: TorchRelease, variant: str, machine: Machine, profiles: Profiles) -> Candidate:
+def _judge(
+    release: TorchRelease, variant: BuildVariant, machine: Machine, profiles: Profiles
+) -> Candidate:
     candidate = _judge_build(release, variant, machine, profiles)
     if candidate.accepted and not release.variant_confirmed(variant):
         note = f"; {variant} for torch {release.torch} is not confirmed in the profiles (the download index was not checked)"
@@ -116,11 +116,11 @@ def _judge(release: TorchRelease, variant: str, machine: Machine, profiles: Prof
 
 
 def _judge_build(
-    release: TorchRelease, variant: str, machine: Machine, profiles: Profiles
+    release: TorchRelease, variant: BuildVariant, machine: Machine, profiles: Profiles
 ) -> Candidate:
-    if not variant.startswith("cu"):
+    cuda = variant.cuda
+    if cuda is None:
         return Candidate(release.torch, variant, True, f"{variant}: requested")
-    cuda = CudaVersion.parse(variant)
     toolkit = profiles.toolkit(cuda)
     os_name = "windows" if machine.os == "windows" else "linux"
     floor = toolkit.minor_compat.for_os(os_name) if toolkit else None
@@ -168,7 +168,11 @@ def _judge_build(
 
 
 def _missing_kernels(
-    release: TorchRelease, variant: str, cuda: CudaVersion, machine: Machine, profiles: Profiles
+    release: TorchRelease,
+    variant: BuildVariant,
+    cuda: CudaVersion,
+    machine: Machine,
+    profiles: Profiles,
 ) -> str:
     """The first GPU (sm_XY) the build has no kernels for, by torch's rule for this release."""
     archs = profiles.archs(release, variant, "aarch64" if machine.is_aarch64_linux else "x86_64")

@@ -22,8 +22,7 @@ DRIVER_VS_BUILD = (
 
 def build_cudas(profiles: Profiles) -> List[CudaVersion]:
     """Every CUDA some release was built for, oldest first."""
-    tags = {v for r in profiles.releases.values() for v in r.variants if v.startswith("cu")}
-    return sorted({CudaVersion.parse(t) for t in tags})
+    return sorted({v.cuda for r in profiles.releases.values() for v in r.variants if v.cuda})
 
 
 def nearest_builds(cuda: CudaVersion, profiles: Profiles) -> List[CudaVersion]:

@@ -19,8 +19,8 @@ from gpusetup.facts.status import NvmlStatus
 from gpusetup.install.installers import CONDA_CHANNEL_BASE, split_conda
 from gpusetup.install.resolve import Machine, Plan
 from gpusetup.versions import (
+    BuildVariant,
     ComputeCapability,
-    CudaVersion,
     DriverVersion,
     optional_cuda,
     optional_driver,
@@ -94,20 +94,31 @@ def pins_hold(pins: Sequence[str], installed: Dict[str, str]) -> bool:
     return True
 
 
-def build_matches(name: str, have: str, version: str, variant: str, default_build: str) -> bool:
+def build_matches(
+    name: str,
+    have: str,
+    version: str,
+    variant: Optional[BuildVariant],
+    default_build: Optional[BuildVariant],
+) -> bool:
     """Whether an installed version (2.4.1+cu121, or 2.4.1 from the registry) is the planned build.
 
     default_build: what a wheel without a local tag is, the registry's build for the target platform
     (TorchRelease.default_build: CPU on Windows, macOS and Linux aarch64 up to 2.10).
+    variant and default_build None: the build is not told by the version (conda packages).
     """
     base, _, local = have.partition("+")
     if base != version:
         return False
-    build = local or default_build  # a wheel without a local tag is the registry's build
-    return name == "torchaudio" or build == variant
+    build = local or _tag(default_build)  # a wheel without a local tag is the registry's build
+    return name == "torchaudio" or build == _tag(variant)
 
 
-def already_installed(plan: Plan, installed: Dict[str, str], default_build: str) -> bool:
+def _tag(variant: Optional[BuildVariant]) -> str:
+    return "" if variant is None else str(variant)
+
+
+def already_installed(plan: Plan, installed: Dict[str, str], default_build: BuildVariant) -> bool:
     """Whether every planned package is installed at the planned version and build, within the pins."""
     if not pins_hold(plan.pins, installed):
         return False
@@ -129,7 +140,7 @@ class Installed:
 
 
 def differences(
-    plan: Plan, found: Installed, pypi_default: str, local_tags: bool = True
+    plan: Plan, found: Installed, pypi_default: BuildVariant, local_tags: bool = True
 ) -> List[str]:
     """What the target holds that the plan did not ask for, one line each; [] when it is the plan.
 
@@ -144,18 +155,19 @@ def differences(
         if not copies:
             lines.append(f"{name}: not installed, planned {want}")
             continue
-        have, variant, default = (copies[0], plan.variant, pypi_default)
-        if not local_tags:
-            have, variant, default = (copies[0].partition("+")[0], "", "")
-        if not build_matches(name, have, version, variant, default):
+        if local_tags:
+            same = build_matches(name, copies[0], version, plan.variant, pypi_default)
+        else:
+            same = build_matches(name, copies[0].partition("+")[0], version, None, None)
+        if not same:
             lines.append(f"{name}: installed {copies[0]}, planned {want}")
         if len(set(copies)) > 1:
             lines.append(f"{name}: {len(copies)} copies on sys.path ({', '.join(copies)})")
     torch_dist = (found.copies.get("torch") or [""])[0]
     if found.imported and torch_dist and found.imported != torch_dist:
         lines.append(f"torch: imports as {found.imported}, its metadata says {torch_dist}")
-    want_cuda = str(CudaVersion.parse(plan.variant)) if plan.variant.startswith("cu") else None
-    if not plan.variant.startswith("rocm") and (found.cuda_build or None) != want_cuda:
+    want_cuda = str(plan.variant.cuda) if plan.variant.cuda else None
+    if not plan.variant.is_rocm and (found.cuda_build or None) != want_cuda:
         lines.append(
             f"torch: built for CUDA {found.cuda_build or 'none (a CPU build)'}, planned {plan.variant}"
         )

@@ -14,6 +14,7 @@ from gpusetup.facts.status import ProbeStatus
 from gpusetup.install import plan as decide
 from gpusetup.install.installers import InstallerKind
 from gpusetup.install.resolve import FAMILY, Plan
+from gpusetup.versions import BuildVariant
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Checked:
 
     python: str
     has_gpu: bool
-    pypi_default: str  # the build PyPI's wheels without a local tag are
+    pypi_default: BuildVariant  # the build PyPI's wheels without a local tag are
     installer: InstallerKind
 
 
@@ -49,7 +50,7 @@ def check_installed(plan: Plan, checked: Checked) -> Dict[str, str]:
             f"the installer succeeded, but {python} does not hold the plan: " + "; ".join(wrong),
             "no constraints file was written; run gpusetup doctor --python " + python,
         )
-    if plan.variant.startswith("cu") and checked.has_gpu and not facts.cuda_available:
+    if plan.variant.is_cuda and checked.has_gpu and not facts.cuda_available:
         raise CommandFailed(
             f"torch {facts.version} is installed but CUDA is not usable: {facts.init_error[:120]}",
             f"run gpusetup doctor --python {python} for the cause and its fix",

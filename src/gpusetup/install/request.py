@@ -121,7 +121,7 @@ def build_request(o: InstallOptions, profiles: Profiles) -> Request:
     stack = profiles.stacks[o.profile]
     return Request(
         o.torch or stack.torch,
-        o.cuda if o.cuda != "auto" else stack.cuda,
+        o.cuda if o.cuda != "auto" else str(stack.cuda),
         names or (tuple(stack.packages) or None),
         o.installer,
         stack.index_url or None,

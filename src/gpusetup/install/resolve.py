@@ -7,19 +7,22 @@ rank above those it runs only under minor-version compatibility.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from gpusetup.errors import MissingRequirement, ResolutionError, UsageError
+from gpusetup.errors import ResolutionError, UsageError
 from gpusetup.install.builds import Candidate as Candidate
 from gpusetup.install.builds import Machine as Machine
-from gpusetup.install.builds import variant_candidates, variant_order
+from gpusetup.install.builds import variant_candidates
+from gpusetup.install.conda_args import conda_args
+from gpusetup.install.nothing_fits import nothing_fits
 from gpusetup.profiles.companions import python_admitted
 from gpusetup.profiles.model import Profiles, TorchRelease
-from gpusetup.versions import CudaVersion
+from gpusetup.versions import BuildVariant, CudaVersion
 
 FAMILY = ("torch", "torchvision", "torchaudio")
 
@@ -36,7 +39,7 @@ class Request:
 @dataclass(frozen=True)
 class Plan:
     torch: str
-    variant: str
+    variant: BuildVariant
     index_url: str
     packages: List[str]  # torch==2.0.1, torchvision==0.15.2, ...
     reasons: List[str]
@@ -85,15 +88,15 @@ def torch_spec(text: Optional[str]) -> Optional[SpecifierSet]:
         ) from None
 
 
-def parse_cuda_request(text: str) -> str:
-    """auto, cpu, rocmX.Y or a CUDA variant tag (11.8 and cu118 both give cu118)."""
+def parse_cuda_request(text: str) -> Optional[BuildVariant]:
+    """cpu, rocmX.Y or a CUDA variant tag (11.8 and cu118 both give cu118); None for auto."""
     raw = text.strip().lower()
-    if raw in ("auto", "cpu"):
-        return raw
-    if re.fullmatch(r"rocm\d+(\.\d+)*", raw):
-        return raw
+    if raw == "auto":
+        return None
+    with contextlib.suppress(ValueError):
+        return BuildVariant.parse(raw)  # cpu, cu121, rocm6.1 as the tag is written
     try:
-        return CudaVersion.parse(raw).tag
+        return BuildVariant.for_cuda(CudaVersion.parse(raw))  # 11.8, 12.4.1
     except UsageError:
         raise UsageError(
             f"--cuda {text}: not a CUDA version", "use auto, cpu, 11.8, cu121 or rocm6.1"
@@ -126,15 +129,17 @@ def resolve(request: Request, machine: Machine, profiles: Profiles) -> Plan:
         candidates += options
         accepted = [c for c in options if c.accepted]
         if accepted:
-            best = max(accepted, key=lambda c: (c.preferred, variant_order(c.variant)))
+            best = max(accepted, key=lambda c: (c.preferred, c.variant))
             return _plan(release, best, candidates, skipped, request, machine, profiles)
-    raise _nothing_fits(request, machine, profiles, candidates, skipped)
+    raise nothing_fits(request, machine, profiles, candidates, skipped)
 
 
-def _check_cuda_request(cuda: str, text: str, machine: Machine, profiles: Profiles) -> None:
+def _check_cuda_request(
+    cuda: Optional[BuildVariant], text: str, machine: Machine, profiles: Profiles
+) -> None:
     """auto needs a driver to choose for; an explicit CUDA must be one some release was built for."""
     if (
-        cuda == "auto"
+        cuda is None
         and machine.driver is None
         and machine.driver_cuda is None
         and machine.os != "darwin"
@@ -143,16 +148,17 @@ def _check_cuda_request(cuda: str, text: str, machine: Machine, profiles: Profil
             "--cuda auto needs a driver to choose for, and none was detected",
             "plan for another machine with --driver VERSION (and --arch sm_XX), or pick --cuda 12.6 / --cuda cpu",
         )
-    if cuda.startswith("cu") and not any(cuda in r.variants for r in profiles.releases.values()):
-        known = sorted(
-            {v for r in profiles.releases.values() for v in r.variants if v.startswith("cu")},
-            key=CudaVersion.parse,
-        )
+    if (
+        cuda is not None
+        and cuda.cuda is not None
+        and not any(cuda in r.variants for r in profiles.releases.values())
+    ):
+        known = sorted({v.cuda for r in profiles.releases.values() for v in r.variants if v.cuda})
         raise UsageError(
-            f"--cuda {text}: no PyTorch 2.x build for CUDA {CudaVersion.parse(cuda)}; builds exist for "
-            + ", ".join(str(CudaVersion.parse(v)) for v in known),
+            f"--cuda {text}: no PyTorch 2.x build for CUDA {cuda.cuda}; builds exist for "
+            + ", ".join(map(str, known)),
             "for the driver's CUDA (nvidia-smi's \"CUDA Version\") write it dotted: --cuda "
-            f"{CudaVersion.parse(cuda)}; a build tag (cu126) names the CUDA torch was built with",
+            f"{cuda.cuda}; a build tag (cu126) names the CUDA torch was built with",
         )
 
 
@@ -290,14 +296,7 @@ def _plan(
         for name in _wanted(release, request)
         if not release.companion_confirmed(name)
     ]
-    pins: List[str] = []
-    rule = profiles.numpy
-    if rule is not None and rule.torch_needs_numpy1(release.torch):
-        pins.append("numpy<2")  # the official commands predate NumPy 2
-        reasons.append(
-            f"numpy<2: torch {release.torch} wheels were built for NumPy 1.x; NumPy 2 works from "
-            f"torch {rule.numpy2_from} ({rule.source})"
-        )
+    pins = _numpy_pins(release, profiles, reasons)
     reasons.append(
         f"index {index}: --index-url only; no PIP_*/UV_*/CONDA_* variable, config, constraints or "
         "requirements file reaches the installer, so no package can come from another index"
@@ -306,8 +305,33 @@ def _plan(
         reasons.append(
             "kernels for " + ", ".join(sorted({f"sm_{c.code}" for c in machine.capabilities}))
         )
+    conda = _conda(release, best.variant, packages, request, profiles, reasons)
+    return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda, pins)
+
+
+def _numpy_pins(release: TorchRelease, profiles: Profiles, reasons: List[str]) -> List[str]:
+    """numpy<2 beside a torch built for NumPy 1.x (its reason appended to reasons)."""
+    rule = profiles.numpy
+    if rule is None or not rule.torch_needs_numpy1(release.torch):
+        return []
+    reasons.append(
+        f"numpy<2: torch {release.torch} wheels were built for NumPy 1.x; NumPy 2 works from "
+        f"torch {rule.numpy2_from} ({rule.source})"
+    )
+    return ["numpy<2"]  # the official commands predate NumPy 2
+
+
+def _conda(
+    release: TorchRelease,
+    variant: BuildVariant,
+    packages: List[str],
+    request: Request,
+    profiles: Profiles,
+    reasons: List[str],
+) -> Optional[List[str]]:
+    """The conda tail, or None where there is none and conda was not asked for (else the error)."""
     try:
-        conda: Optional[List[str]] = _conda_args(release, best.variant, packages, profiles)
+        conda: Optional[List[str]] = conda_args(release, variant, packages, profiles)
     except ResolutionError:
         if request.installer == "conda":
             raise
@@ -319,96 +343,4 @@ def _plan(
             f" ({end.source if end else 'see profiles'}); conda-forge's own build (its CUDA variants "
             "differ from wheels; composed, unconfirmed)"
         )
-    return Plan(release.torch, best.variant, index, packages, reasons, candidates, conda, pins)
-
-
-def _conda_args(
-    release: TorchRelease, variant: str, packages: List[str], profiles: Profiles
-) -> List[str]:
-    names = [p.split("==")[0] for p in packages]
-    if variant.startswith("rocm"):
-        raise ResolutionError(
-            f"no conda build for {variant}", "install the ROCm wheels with --installer pip"
-        )
-    if release.conda is not None:
-        companions = {
-            "torchvision": release.conda.torchvision,
-            "torchaudio": release.conda.torchaudio,
-        }
-        specs = [f"pytorch=={release.torch}"] + [
-            f"{n}=={companions[n]}" for n in names if n != "torch"
-        ]
-        if variant == "cpu":
-            return [*specs, "cpuonly", "-c", "pytorch"]
-        cuda = str(CudaVersion.parse(variant))
-        if cuda not in release.conda.cuda:
-            raise ResolutionError(
-                f"the pytorch conda channel has no pytorch-cuda={cuda} build of torch {release.torch}",
-                "available: " + ", ".join(release.conda.cuda),
-            )
-        return [*specs, f"pytorch-cuda={cuda}", "-c", "pytorch", "-c", "nvidia"]
-    forge = profiles.conda_forge
-    if forge is None:
-        raise ResolutionError(
-            f"no conda build of torch {release.torch} in the profiles",
-            "install the wheels with --installer pip",
-        )
-    # conda-forge numbers torchvision and torchaudio like PyPI: pinned, never left to the solver.
-    specs = [f"pytorch=={release.torch}"] + [
-        f"{n}=={release.companions[n]}" for n in names if n != "torch"
-    ]
-    words = forge.args(gpu=variant != "cpu")
-    if not words:
-        raise ResolutionError(
-            f"no conda-forge command for a {variant} build in the profiles",
-            "install the wheels with --installer pip",
-        )
-    flags = [w for i, w in enumerate(words) if w == "-c" or (i > 0 and words[i - 1] == "-c")]
-    rest = [w for w in words if w not in flags]
-    if variant == "cpu":
-        return [*flags, *specs, *rest]
-    return [*flags, *specs, *rest, f"cuda-version={CudaVersion.parse(variant)}"]
-
-
-def _nothing_fits(
-    request: Request,
-    machine: Machine,
-    profiles: Profiles,
-    candidates: Sequence[Candidate],
-    skipped: Sequence[str],
-) -> Exception:
-    lowest_floor = min(
-        (
-            t.minor_compat.for_os("windows" if machine.os == "windows" else "linux")
-            for t in profiles.toolkits.values()
-        ),
-        default=None,
-    )
-    reasons = [c.reason for c in candidates if not c.accepted][:6] + list(skipped[:3])
-    detail = "; ".join(dict.fromkeys(reasons)) or "no release matches"
-    if machine.driver is not None and lowest_floor is not None and machine.driver < lowest_floor:
-        cuda = f" supports CUDA up to {machine.driver_cuda}" if machine.driver_cuda else ""
-        message = f"driver {machine.driver}{cuda}: every torch 2.x CUDA build needs a driver >= {lowest_floor}"
-        hint = "upgrade the NVIDIA driver, or install the CPU build with --cuda cpu"
-        if request.cuda in ("auto",):
-            return MissingRequirement(message, hint)
-        return ResolutionError(message, hint)
-    hint = _what_would_fit(request, machine, profiles)
-    if request.cuda == "auto" and request.torch is None:
-        return MissingRequirement(
-            f"no torch 2.x CUDA build runs on this machine: {detail}",
-            hint or "install the CPU build with --cuda cpu",
-        )
-    return ResolutionError(f"nothing fits the request: {detail}", hint)
-
-
-def _what_would_fit(request: Request, machine: Machine, profiles: Profiles) -> str:
-    for relaxed in (Request(cuda=request.cuda), Request(torch=request.torch), Request()):
-        if relaxed == request:
-            continue
-        try:
-            plan = resolve(relaxed, machine, profiles)
-        except (UsageError, MissingRequirement):
-            continue
-        return f"what would fit: torch {plan.torch} with {plan.variant} (gpusetup install --torch {plan.torch} --cuda {plan.variant})"
-    return ""
+    return conda

@@ -43,7 +43,7 @@ class InstallResult:
             "status": self.status.value,
             "python": {"path": target.path, "reason": target.reason.value} if target else None,
             "torch": plan.torch,
-            "variant": plan.variant,
+            "variant": str(plan.variant),
             "index_url": plan.index_url,
             "packages": plan.packages,
             "pins": plan.pins,
@@ -60,7 +60,12 @@ class InstallResult:
             },
             "reasons": plan.reasons,
             "candidates": [
-                {"torch": c.torch, "variant": c.variant, "accepted": c.accepted, "reason": c.reason}
+                {
+                    "torch": c.torch,
+                    "variant": str(c.variant),
+                    "accepted": c.accepted,
+                    "reason": c.reason,
+                }
                 for c in plan.candidates
             ],
         }

@@ -1,6 +1,7 @@
 """Dataclass <-> JSON/YAML data, strict on load so replayed facts and profiles have the right shape.
 
-Loading names the path (and, for YAML, the line) of the first value of the wrong shape.
+Loading names the path (and, for YAML, the line) of the first value of the wrong shape. A value
+type (a dataclass with a `parse` classmethod, such as BuildVariant) is loaded from its text.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ def _load(hint: Any, data: Any, path: str) -> Any:
     if origin in (dict, typing.Dict):
         _expect(isinstance(data, dict), path, "a mapping", data)
         return {
-            _text(str(k), path): _field(args[1], data, k, f"{path}.{str(k)[:40]}") for k in data
+            _load(args[0], _text(str(k), path), path): _field(
+                args[1], data, k, f"{path}.{str(k)[:40]}"
+            )
+            for k in data
         }
+    if _is_value_type(hint):
+        _expect(isinstance(data, str), path, "a string", data)
+        return hint.parse(_text(data, path))  # a ValueError names the field in _load_dataclass
     if dataclasses.is_dataclass(hint):
         return _load_dataclass(hint, data, path)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
@@ -102,6 +109,11 @@ def _member(hint: Type[enum.Enum], data: Any, path: str) -> Any:
         raise ShapeError(
             path, f"unknown value {data[:40]!r} (one of {known})", getattr(data, "line", None)
         ) from None
+
+
+def _is_value_type(hint: Any) -> bool:
+    """A dataclass written as one string in the data: it parses itself (ValueError if it cannot)."""
+    return dataclasses.is_dataclass(hint) and callable(getattr(hint, "parse", None))
 
 
 def _number(hint: Any, data: Any, path: str) -> Any:
@@ -156,7 +168,11 @@ def _load_dataclass(cls: Any, data: Any, path: str) -> Any:
     kwargs: Dict[str, Any] = {}
     for name, field in fields.items():
         if name in data:
-            kwargs[name] = _field(hints[name], data, name, f"{path}.{name}")
+            try:
+                kwargs[name] = _field(hints[name], data, name, f"{path}.{name}")
+            except ValueError as err:  # a value type's text (a variant) that does not parse
+                key_line = getattr(data, "key_lines", {}).get(name, line)
+                raise ShapeError(path, f"{name}: {err}", key_line) from None
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ShapeError(path, f"missing field {name!r}", line)
     try:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from packaging.version import InvalidVersion, Version
 
-from gpusetup.versions import public_version
+from gpusetup.versions import BuildVariant, public_version
 
 PLATFORMS = ("linux", "windows", "darwin")
 
@@ -28,7 +28,7 @@ class BrokenBuild:
     symptom: str  # the error users see
     fixed_in: str
     source: str
-    variants: List[str] = field(default_factory=list)
+    variants: List[BuildVariant] = field(default_factory=list)
     platforms: List[str] = field(default_factory=list)
     workaround: str = ""
     note: str = ""
@@ -48,7 +48,7 @@ class BrokenBuild:
         same = public_version(public) == Version(self.torch)
         return (
             same
-            and (not self.variants or local in self.variants)
+            and (not self.variants or local in [str(v) for v in self.variants])
             and (not self.platforms or os_name in self.platforms)
         )
 

@@ -16,9 +16,9 @@ from gpusetup.profiles.model import (
     CudaFile,
     GpusFile,
     Profiles,
-    StacksFile,
     TorchFile,
 )
+from gpusetup.profiles.stacks import StacksFile
 from gpusetup.profiles.yaml_lines import load_yaml
 
 PROFILES_ENV = "GPUSETUP_PROFILES"

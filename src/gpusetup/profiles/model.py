@@ -6,32 +6,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from gpusetup.errors import UsageError
 from gpusetup.profiles.companions import (
     CompanionRelease,
     CondaEnd,
     CondaForge,
     check_requires_python,
 )
+from gpusetup.profiles.fields import check_https, check_parses, check_source, check_version
 from gpusetup.profiles.known_broken import BrokenBuild
-from gpusetup.versions import CudaVersion, DriverVersion, public_version
+from gpusetup.profiles.stacks import Stack
+from gpusetup.versions import CPU_BUILD, BuildVariant, CudaVersion, DriverVersion, public_version
 
 PROFILE_SCHEMA = "gpusetup.profiles/1"
-
-
-def _check_source(url: str) -> None:
-    if not url.startswith("https://"):
-        raise ValueError(f"source: must be an https:// URL, got {url!r}")
-
-
-def _check(parse: object, text: str, field: str) -> None:
-    """Messages start with the field name, so the loader can point at that field's line."""
-    try:
-        parse(text)  # type: ignore[operator]
-    except UsageError:
-        raise ValueError(f"{field}: not a valid value: {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -40,8 +28,8 @@ class PerOS:
     windows: str
 
     def __post_init__(self) -> None:
-        _check(DriverVersion.parse, self.linux, "linux")
-        _check(DriverVersion.parse, self.windows, "windows")
+        check_parses(DriverVersion.parse, self.linux, "linux")
+        check_parses(DriverVersion.parse, self.windows, "windows")
 
     def for_os(self, os_name: str) -> DriverVersion:
         return DriverVersion.parse(self.windows if os_name.lower() == "windows" else self.linux)
@@ -58,8 +46,8 @@ class CudaToolkit:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check(CudaVersion.parse, self.cuda, "cuda")
-        _check_source(self.source)
+        check_parses(CudaVersion.parse, self.cuda, "cuda")
+        check_source(self.source)
 
     @property
     def version(self) -> CudaVersion:
@@ -73,32 +61,14 @@ class CudaFile:
     toolkits: List[CudaToolkit]
 
 
-def _check_version(text: str, field: str) -> None:
-    try:
-        Version(text)
-    except InvalidVersion:
-        raise ValueError(f"{field}: not a valid version: {text!r}") from None
-
-
-def check_variant(name: str, field: str = "variants") -> None:
-    if name == "cpu":
-        return
-    if name.startswith("cu"):
-        _check(CudaVersion.parse, name, field)
-        return
-    if re.fullmatch(r"rocm[0-9]+(\.[0-9]+)*", name):
-        return
-    raise ValueError(f"{field}: not a valid variant (cpu, cuXYZ, rocmX.Y): {name!r}")
-
-
 @dataclass(frozen=True)
 class PythonRange:
     min: str
     max: str
 
     def __post_init__(self) -> None:
-        _check_version(self.min, "min")
-        _check_version(self.max, "max")
+        check_version(self.min, "min")
+        check_version(self.max, "max")
 
     def allows(self, python: str) -> bool:
         minor = Version(".".join(python.split(".")[:2]))
@@ -112,13 +82,13 @@ class ArchSet:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check_source(self.source)
+        check_source(self.source)
 
 
 @dataclass(frozen=True)
 class Aarch64:
-    pypi_default: str
-    archs: Dict[str, str] = field(default_factory=dict)  # variant -> arch set name
+    pypi_default: BuildVariant
+    archs: Dict[BuildVariant, str] = field(default_factory=dict)  # variant -> arch set name
 
 
 @dataclass(frozen=True)
@@ -137,9 +107,9 @@ class TorchRelease:
     torch: str
     python: PythonRange
     platforms: List[str]
-    pypi_default: str  # the variant a bare `pip install torch` gets on Linux x86_64
-    variants: List[str]
-    archs: Dict[str, str]  # CUDA variant -> arch set name (Linux x86_64 wheels)
+    pypi_default: BuildVariant  # the variant a bare `pip install torch` gets on Linux x86_64
+    variants: List[BuildVariant]
+    archs: Dict[BuildVariant, str]  # CUDA variant -> arch set name (Linux x86_64 wheels)
     aarch64: Aarch64
     companions: Dict[
         str, str
@@ -156,23 +126,24 @@ class TorchRelease:
     unconfirmed: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        _check_version(self.torch, "torch")
-        _check_source(self.source)
+        check_version(self.torch, "torch")
+        check_source(self.source)
         check_requires_python(self.requires_python)
         for item in self.unconfirmed:
             kind, _, name = item.partition(".")
-            known = {"variants": self.variants, "companions": list(self.companions)}.get(kind)
+            known = {
+                "variants": [str(v) for v in self.variants],
+                "companions": list(self.companions),
+            }.get(kind)
             if known is None or name not in known:
                 raise ValueError(
                     f"unconfirmed: {item!r} names no variant or companion of this release"
                 )
-        for variant in [*self.variants, self.pypi_default]:
-            check_variant(variant)
         for name, version in self.companions.items():
             if name not in ("torchvision", "torchaudio"):
                 raise ValueError(f"unknown companion {name!r} (torchvision, torchaudio)")
-            _check_version(version, "companions")
-        missing = [v for v in self.variants if v.startswith("cu") and v not in self.archs]
+            check_version(version, "companions")
+        missing = [v for v in self.variants if v.is_cuda and v not in self.archs]
         if missing:
             raise ValueError(f"archs: no arch set for variant {missing[0]}")
 
@@ -180,13 +151,13 @@ class TorchRelease:
     def version(self) -> Version:
         return Version(self.torch)
 
-    def variant_confirmed(self, variant: str) -> bool:
+    def variant_confirmed(self, variant: BuildVariant) -> bool:
         return f"variants.{variant}" not in self.unconfirmed
 
     def companion_confirmed(self, name: str) -> bool:
         return f"companions.{name}" not in self.unconfirmed
 
-    def default_build(self, platform: str) -> str:
+    def default_build(self, platform: str) -> BuildVariant:
         """The build a bare install from the registry gets on this platform.
 
         Every CUDA requirement of the registry's torch wheels is marked platform_system == "Linux"
@@ -196,7 +167,7 @@ class TorchRelease:
             return self.pypi_default
         if platform == "linux_aarch64":
             return self.aarch64.pypi_default
-        return "cpu"
+        return CPU_BUILD
 
 
 @dataclass(frozen=True)
@@ -208,8 +179,8 @@ class NumpyRule:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check_version(self.numpy2_from, "numpy2_from")
-        _check_https(self.source, "source")
+        check_version(self.numpy2_from, "numpy2_from")
+        check_https(self.source, "source")
 
     def torch_needs_numpy1(self, torch_version: str) -> bool:
         release = public_version(torch_version)
@@ -229,7 +200,7 @@ class TorchFile:
     companion_releases: Dict[str, List[CompanionRelease]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_https(self.index_base, "index_base")
+        check_https(self.index_base, "index_base")
         for name in self.companion_releases:
             if name not in ("torchvision", "torchaudio"):
                 raise ValueError(
@@ -239,60 +210,6 @@ class TorchFile:
             for name in [*release.archs.values(), *release.aarch64.archs.values()]:
                 if name not in self.arch_sets:
                     raise ValueError(f"release {release.torch}: unknown arch set {name!r}")
-
-
-def _check_https(url: str, what: str) -> None:
-    if not url.startswith("https://") or len(url) <= len("https://") or " " in url:
-        raise ValueError(f"{what}: must be an https:// URL, got {url!r}")
-
-
-# RFC 3986's characters less the apostrophe (pip splits requirements-file options with shlex): no
-# space, quote, backslash or control character can end the URL early and start a second option
-# (`--extra-index-url`) in a requirements file, a shell line, a YAML or a TOML string.
-_URL = re.compile(
-    r"(https://[A-Za-z0-9.-]+(:[0-9]+)?|file://(localhost)?)(/[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*)?"
-)
-
-
-def check_index_url(url: str) -> None:
-    """A stack's index: one https:// or file:/// URL, nothing more."""
-    if not _URL.fullmatch(url) or (url.startswith("file://") and "/" not in url[len("file://") :]):
-        raise ValueError(
-            f"index_url: must be an https:// URL (or file:///): one URL, no spaces, quotes or control characters, got {url!r}"
-        )
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A named, pinned stack a site defines: our cluster = torch 2.4.1 + cu121 + Python 3.11."""
-
-    name: str
-    torch: str
-    cuda: str  # a variant: cu121, cpu, rocm6.1
-    python: str = ""
-    packages: List[str] = field(default_factory=list)
-    index_url: str = (
-        ""  # a private mirror of the PyTorch index for this variant (https:// or file:///)
-    )
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        _check_version(self.torch, "torch")
-        check_variant(self.cuda, "cuda")
-        if self.python:
-            _check_version(self.python, "python")
-        if self.index_url:
-            check_index_url(self.index_url)
-        for package in self.packages:
-            if package not in ("torch", "torchvision", "torchaudio"):
-                raise ValueError(f"unknown package {package!r} (torch, torchvision, torchaudio)")
-
-
-@dataclass(frozen=True)
-class StacksFile:
-    schema: str
-    kind: str
-    stacks: List[Stack]
 
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
@@ -311,7 +228,7 @@ class GpuModel:
     note: str = ""
 
     def __post_init__(self) -> None:
-        _check_source(self.source)
+        check_source(self.source)
         for pattern in self.match:
             try:
                 re.compile(pattern)
@@ -338,7 +255,7 @@ class GpusFile:
     achieved_note: str = ""
 
     def __post_init__(self) -> None:
-        _check_source(self.achieved_source)
+        check_source(self.achieved_source)
         for benchmark, value in self.achieved.items():
             if benchmark not in BENCHMARKS:
                 raise ValueError(
@@ -384,7 +301,9 @@ class Profiles:
         """Newest first, compared as versions (2.10 > 2.9)."""
         return sorted(self.releases.values(), key=lambda r: r.version, reverse=True)
 
-    def archs(self, release: TorchRelease, variant: str, machine: str = "x86_64") -> List[str]:
+    def archs(
+        self, release: TorchRelease, variant: BuildVariant, machine: str = "x86_64"
+    ) -> List[str]:
         table = release.aarch64.archs if machine == "aarch64" else release.archs
         name = table.get(variant)
         return list(self.arch_sets[name].archs) if name else []

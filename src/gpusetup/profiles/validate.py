@@ -117,7 +117,7 @@ def _cuda_rows(torch: _Torch, rows: List[CudaVersion]) -> List[str]:
     errors = []
     for raw, release in _releases(torch):
         for variant in [*release.variants, release.pypi_default, release.aarch64.pypi_default]:
-            if variant.startswith("cu") and CudaVersion.parse(variant) not in rows:
+            if variant.cuda is not None and variant.cuda not in rows:
                 errors.append(
                     f"{torch.path}:{_line(raw, 'variants')}: torch {release.torch}: variant "
                     f"{variant} has no row in cuda.yaml (its driver floors are unknown)"

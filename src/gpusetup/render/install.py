@@ -79,5 +79,5 @@ def render_explain(plan: Plan, console: Console) -> None:
             else ("ok" if c.accepted else "no"),
             style="green" if c.accepted else "red",
         )
-        table.add_row(c.torch, c.variant, mark, c.reason)
+        table.add_row(c.torch, str(c.variant), mark, c.reason)
     console.print(table)

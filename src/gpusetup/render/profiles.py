@@ -20,8 +20,8 @@ def render_releases(profiles: Profiles, console: Console) -> None:
         table.add_row(
             Text(r.torch + ("" if r.confirmed else "*"), style="" if r.confirmed else "yellow"),
             f"{r.python.min}-{r.python.max}",
-            " ".join(r.variants),
-            r.pypi_default,
+            " ".join(map(str, r.variants)),
+            str(r.pypi_default),
             r.companions.get("torchvision", "-"),
             r.companions.get("torchaudio", "-"),
             "pytorch" if r.conda else "conda-forge",
@@ -64,7 +64,7 @@ def render_release(profiles: Profiles, r: TorchRelease, console: Console) -> Non
     table.add_column("GPU archs (x86_64)")
     for variant in r.variants:
         table.add_row(
-            variant + ("" if r.variant_confirmed(variant) else " (unconfirmed)"),
+            str(variant) + ("" if r.variant_confirmed(variant) else " (unconfirmed)"),
             f"{profiles.index_base}/{variant}",
             " ".join(profiles.archs(r, variant)) or "-",
         )

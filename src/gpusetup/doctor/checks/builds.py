@@ -72,8 +72,8 @@ def _cuda_major(ctx: Context) -> Optional[int]:
         (d.version for d in torch.distributions if d.name == "torch"), None
     )
     release = ctx.profiles.releases.get((version or "").split("+")[0])
-    variant = release.pypi_default if release else ""
-    return int(variant[2:-1]) if re.match(r"^cu\d{3}$", variant) else None
+    cuda = release.pypi_default.cuda if release else None
+    return cuda.major if cuda else None
 
 
 @check(nvidia_wheels_missing="a CUDA build of torch whose nvidia-* library wheels are missing")
