@@ -17,8 +17,8 @@ from typing import Dict, List
 import pytest
 
 from gpusetup.facts.installer_config import Kept, NetSettings
+from gpusetup.install.apply import run_installer
 from gpusetup.install.installers import Conda
-from gpusetup.install.run import run_installer
 from tests.fakes.wheels import build_wheel, stand_in_torch
 
 pytestmark = pytest.mark.slow

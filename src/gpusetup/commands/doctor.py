@@ -9,8 +9,8 @@ import typer
 
 from gpusetup.commands import options_doctor as opt
 from gpusetup.commands.edge import cli_edge, emit_json
+from gpusetup.commands.option_checks import positive_finite
 from gpusetup.commands.options import Profiles, Python
-from gpusetup.commands.validate import positive_finite
 from gpusetup.facts.probe import DEFAULT_TIMEOUT
 from gpusetup.facts.target import checked_target
 from gpusetup.profiles.load import load_profiles

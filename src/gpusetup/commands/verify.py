@@ -11,8 +11,8 @@ import typer
 
 from gpusetup.commands import options_verify as opt
 from gpusetup.commands.edge import cli_edge, emit_json
+from gpusetup.commands.option_checks import optional_timeout, writable_file
 from gpusetup.commands.options import Profiles, Python
-from gpusetup.commands.validate import optional_timeout, writable_file
 from gpusetup.errors import UsageError
 from gpusetup.facts.target import checked_target
 from gpusetup.profiles.load import load_profiles

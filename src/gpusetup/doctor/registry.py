@@ -56,8 +56,8 @@ def all_ids() -> Dict[str, str]:
 def _load_all() -> None:
     """Import the check modules so their @check decorators run."""
     from gpusetup.doctor.checks import (  # noqa: F401
+        build_defects,
         build_support,
-        builds,
         container_caps,
         cuda_devices,
         driver,

@@ -61,7 +61,7 @@ def run_install(o: InstallOptions, before_work: BeforeWork) -> InstallResult:
         return done
     changes = decide.changes(plan, env.installed) if env.installed else []
     before_work(replace(shown, status=InstallStatus.INSTALLING, changes=changes))
-    from gpusetup.install.run import run_installer
+    from gpusetup.install.apply import run_installer
 
     run_installer(strategy, shown.argv, settings, to_stderr=o.json_out)
     verified = check_installed(plan, checked)
