@@ -334,18 +334,45 @@ def _backend(bench, backend, qkv, reference, size):
     )
 
 
-def _expected(bench, name):
-    """Backends the device must have (sdp_utils.cpp): math always; on CUDA mem-efficient from sm_50,
-    flash from sm_80 when this build has it; cuDNN's depends on the cuDNN version, so never required."""
+# torch's SDPA hardware rules (sdp_utils.cpp), restated from gpusetup's rules/sdpa.py, which cites
+# where each was read; tests/test_sdpa_rules.py checks the two agree for every release and GPU.
+# (first release, flash ranges, mem-efficient range); a range is ((major, minor), (major, minor) or None)
+SDPA_ERAS = (
+    ((2, 0), (((7, 5), (7, 5)), ((8, 0), (8, 9))), ((5, 0), None)),
+    ((2, 1), (((7, 5), (9, 0)),), ((5, 0), (9, 0))),
+    ((2, 2), (((8, 0), (9, 0)),), ((5, 0), (9, 0))),
+    ((2, 7), (((8, 0), (12, 0)),), ((5, 0), (12, 0))),
+    ((2, 8), (((8, 0), (12, 1)),), ((5, 0), (12, 1))),
+)
+
+
+def _release(version):
+    """(major, minor) of a torch version string; an unreadable one is the newest rules."""
+    match = re.match(r"(\d+)\.(\d+)", str(version))
+    return (int(match.group(1)), int(match.group(2))) if match else (99, 0)
+
+
+def expected_backend(name, torch_version, capability, flash_built):
+    """Whether torch must run this backend for verify's inputs (fp16 below sm_80, bf16 from it; head
+    dim 32..128): math always; mem-efficient and flash inside their ranges for this release, flash
+    only when built; cuDNN's also depends on the build's cuDNN, so it is never required."""
     if name == "math":
         return True
-    if not bench.cuda or name == "cudnn":
+    if name == "cudnn" or capability is None:
         return False
-    major, minor = bench.torch.cuda.get_device_capability(bench.gpu)
+    era = [e for e in SDPA_ERAS if _release(torch_version) >= e[0]]
+    _, flash, mem_efficient = era[-1] if era else SDPA_ERAS[0]
+    cap = tuple(capability)
     if name == "mem-efficient":
-        return major >= 5
+        return mem_efficient[0] <= cap and (mem_efficient[1] is None or cap <= mem_efficient[1])
+    return bool(flash_built) and any(low <= cap <= high for low, high in flash)
+
+
+def _expected(bench, name):
+    """Backends this device must have (expected_backend, with the device's own facts)."""
+    capability = bench.torch.cuda.get_device_capability(bench.gpu) if bench.cuda else None
     built = getattr(bench.torch.backends.cuda, "is_flash_attention_available", lambda: True)()
-    return bool(built) and 80 <= major * 10 + minor <= 90
+    return expected_backend(name, bench.torch.__version__, capability, built)
 
 
 def _unavailable(bench, name, dtype, size, why):
