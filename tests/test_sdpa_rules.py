@@ -22,7 +22,7 @@ from gpusetup.rules.sdpa import (
 )
 from gpusetup.versions import ComputeCapability
 
-CHILD = Path(__file__).resolve().parents[1] / "src/gpusetup/verify/_pt2_child.py"
+CHILD = Path(__file__).resolve().parents[1] / "src/gpusetup/verify/_pt2_attention.py"
 # Every compute capability NVIDIA has shipped a CUDA GPU with, Jetson and Blackwell parts included.
 CAPABILITIES = [
     "3.7", "5.0", "5.2", "5.3", "6.0", "6.1", "6.2", "7.0", "7.2", "7.5", "8.0", "8.6", "8.7",
