@@ -200,9 +200,7 @@ def _compile(bench, config):
     note = "cold compile %.1f s" % cold
     if PREFETCH_SECONDS:  # the start-up the first compile would have paid, done beside other rows
         size["startup_seconds"] = round(PREFETCH_SECONDS[0], 3)
-        note += (
-            " (+ %.1f s Dynamo/Inductor start-up, run beside the other rows)" % PREFETCH_SECONDS[0]
-        )
+        note += " (+%.1f s start-up, overlapped)" % PREFETCH_SECONDS[0]
     error = rel_error(torch, result, eager())
     eager_s, _ = bench.timed(eager)
     compiled_s, iters = bench.timed(compiled)
