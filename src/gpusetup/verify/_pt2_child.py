@@ -196,11 +196,7 @@ def _compile(bench, config):
     if outcome is None:
         return
     cold, result = outcome
-    size["compile_seconds"] = round(cold, 3)
-    note = "cold compile %.1f s" % cold
-    if PREFETCH_SECONDS:  # the start-up the first compile would have paid, done beside other rows
-        size["startup_seconds"] = round(PREFETCH_SECONDS[0], 3)
-        note += " (+%.1f s start-up, overlapped)" % PREFETCH_SECONDS[0]
+    note = _cold_note(size, cold)
     error = rel_error(torch, result, eager())
     eager_s, _ = bench.timed(eager)
     compiled_s, iters = bench.timed(compiled)
@@ -222,6 +218,15 @@ def _compile(bench, config):
         seconds=time.perf_counter() - started,
     )
     return
+
+
+def _cold_note(size, cold):
+    """The first compile's seconds, and the start-up it would have paid, done beside other rows."""
+    size["compile_seconds"] = round(cold, 3)
+    if not PREFETCH_SECONDS:
+        return "cold compile %.1f s" % cold
+    size["startup_seconds"] = round(PREFETCH_SECONDS[0], 3)
+    return "cold compile %.1f s (+%.1f s start-up, overlapped)" % (cold, PREFETCH_SECONDS[0])
 
 
 def _hang():
