@@ -78,8 +78,10 @@ ERAS: Tuple[SdpaEra, ...] = (
         CapRange((5, 0), None),  # check_gpu_sm50_or_greater: major >= 5, no upper bound
         (0, 0),  # {kHalf, kFloat, kBFloat16} on every GPU
         None,
-        "cuda/sdp_utils.h of the 2.0 line as stored (check_gpu_sm75_or_greater: is_sm75 || is_sm8x); "
-        "sm90 was added by pytorch/pytorch#97051, merged 2023-03-19, after 2.0.0 (2023-03-15)",
+        "a stored early-2023 cuda/sdp_utils.h (check_gpu_sm75_or_greater: is_sm75 || is_sm8x; "
+        "check_head_dim_size: % 8 and <= 128; check_gpu_sm50_or_greater; mem-efficient dtypes "
+        "{kHalf, kFloat, kBFloat16}), not read at v2.0.0; sm90 came with pytorch/pytorch#97051 "
+        "(merge requested 2023-03-19), after 2.0.0 (2023-03-15)",
     ),
     SdpaEra(
         "2.1.0",
@@ -89,8 +91,8 @@ ERAS: Tuple[SdpaEra, ...] = (
         CapRange((5, 0), (9, 0)),
         (6, 0),  # sm5x: {kHalf, kFloat}; otherwise bf16 too
         None,
-        "cuda/sdp_utils.cpp of the 2.1 line as stored (FlashAttention 1: check_sm_version<sm75, sm90>, "
-        "head_dim a multiple of 8 and <= 128; mem-efficient [sm50, sm90])",
+        "a stored 2023 cuda/sdp_utils.cpp (FlashAttention 1: check_sm_version<sm75, sm90>, head_dim "
+        "% 8 and <= 128; mem-efficient [sm50, sm90], {kHalf, kFloat} on major 5), not read at v2.1.0",
     ),
     SdpaEra(
         "2.2.0",
@@ -114,8 +116,9 @@ ERAS: Tuple[SdpaEra, ...] = (
         (8, 0),
         CapRange((8, 0), (9, 0)),
         "pytorch/pytorch#145602 'Add Blackwell support to SDPA' (sm_100 and sm_120 for flash and "
-        "mem-efficient), merged 2025-01-24: after the 2.6 branch cut (Dec 2024), before 2.7's (Mar 2025, "
-        "RELEASE.md). Not read at v2.7.0; cuDNN's bound for 2.7 was not read (kept at [sm80, sm90])",
+        "mem-efficient; merge requested 2025-01-24): after the 2.6 branch cut (Dec 2024), before 2.7's "
+        "(Mar 2025, RELEASE.md). Not read at v2.7.0; cuDNN's bound for 2.7 was not read (kept at "
+        "[sm80, sm90])",
     ),
     SdpaEra(
         "2.8.0",
@@ -126,8 +129,8 @@ ERAS: Tuple[SdpaEra, ...] = (
         (8, 0),
         CapRange((8, 0), (12, 1)),
         "cuda/sdp_utils.cpp at pytorch/pytorch 001f694a (main, 2026): flash, cuDNN [sm80, sm121], "
-        "mem-efficient [sm50, sm121]; sm_121 came with pytorch/pytorch#152314, 2025-04-28, after the 2.7 "
-        "branch cut (Mar 2025), before 2.8's (Jun 2025)",
+        "mem-efficient [sm50, sm121]; sm_121 came with pytorch/pytorch#152314 (opened 2025-04-28), after "
+        "the 2.7 branch cut (Mar 2025), before 2.8's (Jun 2025)",
     ),
 )
 
