@@ -8,6 +8,7 @@ Run: python3 benchmarks/doctor_speed.py [--runs 7]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from common import median, wall_times
@@ -23,6 +24,7 @@ def main() -> int:
         "doctor": [py, "-m", "gpusetup", "doctor", "--json"],
         "doctor --no-probe": [py, "-m", "gpusetup", "doctor", "--json", "--no-probe"],
     }
+    print("load average at start: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     wall_times(commands["doctor"], 1)  # warm the page cache for both sides alike
     wall_times(commands["collect_env"], 1)
     medians = {name: median(wall_times(argv, args.runs)) for name, argv in commands.items()}
@@ -33,6 +35,7 @@ def main() -> int:
     print(
         "goal met" if ok else "goal MISSED: doctor < collect_env and --no-probe < collect_env / 3"
     )
+    print("load average at end: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     return 0 if ok else 1
 
 

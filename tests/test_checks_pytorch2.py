@@ -215,6 +215,35 @@ def test_flash_uses_torch_devices_when_nvml_has_none(ready: Facts, profiles: Pro
     assert "bf16-unsupported" in found
 
 
+FLASH_BY_RELEASE = [  # (torch, GPU capability, flash finding?, SDPA's kernel instead); rules/sdpa.py
+    ("2.0.1+cu118", "9.0", True, "memory-efficient"),  # 2.0: sm75 and sm8x only
+    ("2.1.2+cu121", "7.5", False, ""),  # FlashAttention 1 ran on Turing
+    ("2.2.0+cu121", "7.5", True, "memory-efficient"),  # FlashAttention 2 needs sm80
+    ("2.6.0+cu126", "10.0", True, "math"),  # neither flash nor mem-efficient above sm90 yet
+    ("2.7.1+cu128", "12.0", False, ""),
+    ("2.7.1+cu128", "12.1", True, "math"),  # sm121 arrived in 2.8, for mem-efficient too
+    ("2.8.0+cu128", "12.1", False, ""),
+    ("2.13.0+cu130", "10.3", False, ""),
+]
+
+
+@pytest.mark.parametrize(("torch", "capability", "found", "instead"), FLASH_BY_RELEASE)
+def test_flash_rule_follows_the_installed_torch(
+    torch: str, capability: str, found: bool, instead: str, ready: Facts, profiles: Profiles
+) -> None:
+    ready.torch.version = torch
+    ready.torch.arch_list = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    _gpu_capability(capability)(ready)
+    flash = [
+        f for f in run_checks(Context(ready, profiles)) if f.id == "flash-attention-unavailable"
+    ]
+    assert bool(flash) is found
+    if found:
+        assert f"SDPA runs {instead} instead" in flash[0].title
+        backends = flash[0].evidence["backends"]
+        assert backends[0] == instead and backends[-2:] == ["math", "flash: no"]
+
+
 # ---- the probe, for real ----
 
 

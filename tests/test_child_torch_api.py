@@ -105,6 +105,7 @@ def test_every_child_script_is_scanned() -> None:
         "_bench_memory.py",
         "_pt2_child.py",
         "_pt2_train_child.py",
+        "_pt2_attention.py",
         "_collectives_child.py",
     }
     assert expected | {"_torch_probe.py", "_compile_probe.py", "verify_accuracy.py"} <= names

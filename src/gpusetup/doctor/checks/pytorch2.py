@@ -14,7 +14,15 @@ from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 from gpusetup.facts.model import CompileFacts, CompilerFacts
 from gpusetup.rules.pytorch import build_supports_device
-from gpusetup.versions import ComputeCapability, public_version
+from gpusetup.rules.sdpa import (
+    SdpaBackend,
+    SdpaDtype,
+    era_for,
+    flash_range_text,
+    usable_backends,
+    why_not,
+)
+from gpusetup.versions import ComputeCapability
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -292,14 +300,7 @@ def bf16(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _flash_range(torch_version: str) -> Tuple[ComputeCapability, ComputeCapability]:
-    """check_flash_attention_hardware_support (aten/src/ATen/native/transformers/cuda/sdp_utils.cpp):
-    FlashAttention 1 (torch < 2.2) ran on sm_75..sm_90, FlashAttention 2 needs sm_80; the upper
-    bound moved from sm_90 to sm_121 with Blackwell support (torch 2.7)."""
-    version = public_version(torch_version) or Version("2.4")
-    low = ComputeCapability(7, 5) if version < Version("2.2") else ComputeCapability(8, 0)
-    high = ComputeCapability(12, 1) if version >= Version("2.7") else ComputeCapability(9, 0)
-    return low, high
+_DOCTOR_NAMES = {SdpaBackend.MEM_EFFICIENT: "memory-efficient"}
 
 
 @check(
@@ -309,26 +310,32 @@ def flash(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
     if not ctx.torch_ok or not torch.cuda_build or torch.hip_build:
         return
-    low, high = _flash_range(torch.version or "")
+    era = era_for(torch.version)  # torch's own sdp_utils.cpp rules for this release (rules/sdpa.py)
     built = torch.compile.flash_attention_built if torch.compile else None
     for label, cap in _gpu_capabilities(ctx):
         if torch.arch_list and not build_supports_device(torch.arch_list, cap):
             continue  # arch-not-in-build: no kernel at all, attention included
+        dtype = SdpaDtype.BF16 if cap.major >= 8 else SdpaDtype.FP16  # what fine-tuning uses here
         reasons = []
         if built is False:
             reasons.append(f"torch {torch.version} was built without flash attention")
-        if not low <= cap <= high:
-            reasons.append(f"flash needs sm_{low.code}..sm_{high.code}, this is sm_{cap.code}")
+        why = why_not(SdpaBackend.FLASH, era, cap, dtype)
+        if why:
+            reasons.append(why)
         if not reasons:
             continue
-        usable = ["memory-efficient"] if cap >= ComputeCapability(5, 0) else []
-        usable.append("math")
+        usable = [_DOCTOR_NAMES.get(b, b.value) for b in usable_backends(era, cap, dtype, False)]
         yield Finding(
             "flash-attention-unavailable",
             INFO,
             f"{label}: no flash attention ({'; '.join(reasons)}); SDPA runs {usable[0]} instead",
-            "Nothing to fix for correctness; for speed and memory use a GPU of sm_80 or newer "
-            "(fp16/bf16 inputs), or train with shorter sequences",
-            {"capability": str(cap), "backends": [*usable, "flash: no"], "torch": torch.version},
+            "Nothing to fix for correctness; for speed and memory use a GPU flash supports in torch "
+            f"{torch.version} ({flash_range_text(era)}, fp16/bf16 inputs), or train with shorter sequences",
+            {
+                "capability": str(cap),
+                "backends": [*usable, "flash: no"],
+                "torch": torch.version,
+                "rule": f"sdp_utils.cpp rules of torch >= {era.since}",
+            },
         )
         return
