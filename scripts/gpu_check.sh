@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one prepared check for a machine with an NVIDIA GPU and no network.
 # Runs gpusetup from this source tree (PYTHONPATH=src) with the torch already installed there:
-# doctor --json, verify --quick (JSON, then the table), the accuracy benchmark, verify --full, the
+# doctor --json, the pastes people post (collect_env, nvidia-smi, nvidia-smi -q) read back by
+# doctor --facts, verify --quick (JSON, then the table), the accuracy benchmark, verify --full, the
 # doctor speed benchmark, then a summary. Most important first, each step under its own time limit,
 # so a hang costs one step and a run stopped early still leaves what was done.
 # Every file goes to a results folder (benchmarks/results/<gpu>-<date>/ unless RESULTS is set). When
@@ -45,8 +46,14 @@ step() {  # name, seconds, command...: stdout, stderr, exit code and wall time o
 
 { nvidia-smi; nvidia-smi -q -d CLOCK,POWER,PERFORMANCE; "$PY" -c 'import torch, sys; print(sys.version); print(torch.__version__, torch.version.cuda)'; } \
   >"$RESULTS/environment.txt" 2>&1
+# What people paste into issues, recorded on this machine (unedited) and read back by doctor --facts.
+timeout 120 "$PY" -m torch.utils.collect_env >"$RESULTS/paste-collect-env.txt" 2>&1
+nvidia-smi >"$RESULTS/paste-nvidia-smi.txt" 2>&1
+nvidia-smi -q >"$RESULTS/paste-nvidia-smi-q.txt" 2>&1
 step doctor 120 "$PY" -m gpusetup doctor --json
 step doctor-text 120 env COLUMNS=110 "$PY" -m gpusetup doctor
+step paste-collect-env 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-collect-env.txt"
+step paste-nvidia-smi-q 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-nvidia-smi-q.txt"
 step verify-quick 120 "$PY" -m gpusetup verify --quick --json --junit "$RESULTS/verify-quick.xml"
 step verify-quick-text 120 env COLUMNS=140 "$PY" -m gpusetup verify --quick
 step accuracy 240 "$PY" benchmarks/verify_accuracy.py --device 0 --dtype fp32,tf32,bf16,fp16

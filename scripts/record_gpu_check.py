@@ -4,8 +4,10 @@
 
 DIR is what the device tool brought back (holding results.tar.gz) or a results folder itself. This
 unpacks the folder to benchmarks/results/<gpu>-<date>/, records the machine's doctor facts as
-tests/fixtures/facts/recorded-<gpu>-<date>.json once they load as facts, and prints the parts the
-README quotes (the quick verify table, its wall time against the goal, the accuracy table).
+tests/fixtures/facts/recorded-<gpu>-<date>.json once they load as facts, the pastes it recorded
+(collect_env, nvidia-smi, nvidia-smi -q) as tests/fixtures/paste/recorded-<gpu>-<date>-<kind>.txt
+once doctor can read them, and prints the parts the README quotes (the quick verify table, its wall
+time against the goal, the accuracy table).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gpusetup.doctor.report import load_facts_file  # noqa: E402
 from gpusetup.errors import UsageError  # noqa: E402
+from gpusetup.facts.paste import read_paste  # noqa: E402
+
+PASTES = {  # the file gpu_check.sh writes -> the command that printed it
+    "paste-collect-env.txt": "python3 -m torch.utils.collect_env",
+    "paste-nvidia-smi.txt": "nvidia-smi",
+    "paste-nvidia-smi-q.txt": "nvidia-smi -q",
+}
 
 
 def results_folder(given: Path, scratch: Path) -> Path:
@@ -48,6 +57,27 @@ def results_folder(given: Path, scratch: Path) -> Path:
     return scratch / tops.pop()
 
 
+def record_pastes(results: Path, pastes: Path, name: str) -> list[Path]:
+    """Each recorded paste doctor can read, with the .source note tests/test_paste.py asks for."""
+    written = []
+    for file, command in PASTES.items():
+        text = (results / file).read_text(errors="replace") if (results / file).exists() else ""
+        try:
+            read_paste(text)
+        except UsageError as err:
+            print(f"{file}: not recorded as a fixture ({err.message})")
+            continue
+        pastes.mkdir(parents=True, exist_ok=True)
+        target = pastes / f"recorded-{name}-{file[len('paste-') :]}"
+        target.write_text(text)
+        target.with_suffix(".source").write_text(
+            f"Recorded by scripts/gpu_check.sh on a lent GPU machine ({name}): {command};\n"
+            "stdout and stderr together, unedited.\n"
+        )
+        written.append(target)
+    return written
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path)
@@ -67,6 +97,8 @@ def main() -> int:
     fixture = args.root / "tests" / "fixtures" / "facts" / f"recorded-{name}.json"
     shutil.copyfile(target / "doctor.out", fixture)
     print(f"results: {target}\nfixture: {fixture}")
+    for written in record_pastes(target, args.root / "tests" / "fixtures" / "paste", name):
+        print(f"paste fixture: {written}")
     for part in ("verify-quick-text.out", "accuracy.out"):
         text = (target / part).read_text() if (target / part).exists() else "(missing)"
         print(f"\n== {part} ==\n{text.rstrip()}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gpusetup.doctor.report import load_facts_file
+from gpusetup.facts.paste import read_paste
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SMI = """#!/bin/sh
@@ -51,6 +52,8 @@ def test_gpu_check_leaves_a_summary_and_at_most_8_files(tmp_path: Path) -> None:
     assert [s.split()[0] for s in steps] == [
         "doctor",
         "doctor-text",
+        "paste-collect-env",
+        "paste-nvidia-smi-q",
         "verify-quick",
         "verify-quick-text",
         "accuracy",
@@ -75,5 +78,15 @@ def test_gpu_check_leaves_a_summary_and_at_most_8_files(tmp_path: Path) -> None:
     (fixture,) = (repo / "tests" / "fixtures" / "facts").iterdir()
     assert fixture.name == f"recorded-{folder.name}.json"
     assert load_facts_file(str(fixture)).torch.python == sys.executable
+    # The pastes doctor can read become paste fixtures with their source; the fake nvidia-smi's
+    # one line is no known format, so it is left out and said so.
+    pastes = repo / "tests" / "fixtures" / "paste"
+    recorded = sorted(p.name for p in pastes.iterdir()) if pastes.exists() else []
+    if importlib.util.find_spec("torch"):
+        stem = f"recorded-{folder.name}-collect-env"
+        assert recorded == [f"{stem}.source", f"{stem}.txt"]
+        assert "torch.utils.collect_env" in (pastes / f"{stem}.source").read_text()
+        assert read_paste((pastes / f"{stem}.txt").read_text()).input.kinds == ["collect-env"]
+    assert "paste-nvidia-smi-q.txt: not recorded as a fixture" in done.stdout
     again = subprocess.run([*record, "--root", str(repo)], capture_output=True, text=True)
     assert again.returncode != 0 and "exists already" in again.stderr
