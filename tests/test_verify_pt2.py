@@ -168,7 +168,7 @@ def test_cpu_verify_has_compile_attention_and_train_step_rows(tmp_path: Path) ->
     assert compiled["ok"] and compiled["value"] > 0 and compiled["unit"] == "x eager"
     assert compiled["size"]["compile_seconds"] > 0 and compiled["size"]["cache_dir"]
     assert compiled["size"]["error_vs_eager"] < 1e-4  # fp32: the same sums in another order
-    # the CPU run did Dynamo/Inductor's start-up in the background, and the row says how long it took
+    # the CPU run measured Dynamo/Inductor's start-up on its own, and the row says how long it took
     assert compiled["size"]["startup_seconds"] > 0 and "start-up" in compiled["reason"]
     backends = {r["size"]["backend"]: r for r in rows["attention"]}
     assert set(backends) == {"flash", "mem-efficient", "cudnn", "math"}

@@ -136,10 +136,14 @@ ERAS: Tuple[SdpaEra, ...] = (
 
 
 def era_for(torch_version: Optional[str]) -> SdpaEra:
-    """The rules of this torch release (unknown or unparsable: the newest)."""
-    release = public_version(torch_version)
-    if release is None:
+    """The rules of this torch release (unknown or unparsable: the newest). A pre-release or nightly
+    (2.8.0.dev..., an NGC 2.1.0a0+...) is built from main after the previous branch cut, so it takes
+    its own release's rules: the release, not the full version, is compared (as the verify child does).
+    """
+    version = public_version(torch_version)
+    if version is None:
         return ERAS[-1]
+    release = Version(version.base_version)
     found = ERAS[0]
     for era in ERAS:
         if release >= Version(era.since):

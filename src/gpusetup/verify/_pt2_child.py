@@ -15,8 +15,8 @@ import threading
 import time
 
 COMPILE_LOCK = threading.Lock()
-PREFETCH = []  # the background start-up thread, when one was started (prefetch)
-PREFETCH_SECONDS = []  # and how long it took: part of the first compile's cost, reported with it
+STARTUP = {}  # the one Dynamo/Inductor start-up: enabled, thread, deadline, seconds (_startup)
+STARTUP_LOCK = threading.Lock()
 WORKLOADS = ("attention", "train-step", "compile")  # compile last: a hung compile ends the child
 # mode -> compile (rows, width); attention (batch, heads, seq, head dim); train-step (layers, d_model,
 # heads, seq, batch, vocab, steps)
@@ -34,40 +34,51 @@ ERROR_LINE = re.compile(
 )
 
 
-def prefetch(torch):
-    """Start, in a background thread, the one-per-process work torch.compile (and AdamW, which
+def enable_startup():
+    """On the CPU path, Dynamo/Inductor's one-per-process start-up is measured on its own (see _startup)."""
+    STARTUP["enabled"] = True
+
+
+def _startup(config):
+    """Do, once and before the first workload that needs it, the work torch.compile (and AdamW, which
     imports Dynamo) would do first: import Dynamo and Inductor and run Inductor's CPU ISA probe (it
-    builds and dlopens a test library in subprocesses). The same work, done while the other rows run;
-    a failure here is left for the compile row to meet and report itself."""
+    builds and dlopens a test library in subprocesses). Never beside a timed row: it holds the GIL and
+    would slow it. It runs in a thread so that one deadline bounds it (a hung probe compiler); a
+    failure is left for the compile row to meet and report itself."""
+    if not STARTUP.get("enabled"):
+        return
+    with STARTUP_LOCK:  # device threads wait for the one start-up
+        if "thread" not in STARTUP:
+            STARTUP["deadline"] = time.monotonic() + float(config.get("compile_timeout") or 300)
+            STARTUP["thread"] = threading.Thread(target=_startup_work, name="gpusetup-pt2-startup")
+            STARTUP["thread"].daemon = True
+            STARTUP["thread"].start()
+        STARTUP["thread"].join(max(0.0, STARTUP["deadline"] - time.monotonic()))
+    if STARTUP["thread"].is_alive():
+        raise RuntimeError(
+            "Dynamo/Inductor start-up (imports and Inductor's CPU ISA probe) did not finish in %.0f s"
+            % float(config.get("compile_timeout") or 300)
+        )
 
-    def work():
-        started = time.perf_counter()
-        with contextlib.suppress(Exception):
-            import torch._dynamo
-            import torch._inductor.compile_fx  # noqa: F401
-            from torch._inductor.cpu_vec_isa import pick_vec_isa
 
-            pick_vec_isa()
-        PREFETCH_SECONDS.append(time.perf_counter() - started)
+def _startup_work():
+    started = time.perf_counter()
+    with contextlib.suppress(Exception):
+        import torch._dynamo
+        import torch._inductor.compile_fx  # noqa: F401
+        from torch._inductor.cpu_vec_isa import pick_vec_isa
 
-    thread = threading.Thread(target=work, name="gpusetup-pt2-prefetch", daemon=True)
-    thread.start()
-    PREFETCH.append(thread)
-
-
-def _await_prefetch(config):
-    """Dynamo is not thread-safe: nothing compiles (or imports it) while the prefetch still runs."""
-    for thread in PREFETCH:
-        thread.join(float(config.get("compile_timeout") or 300))
+        pick_vec_isa()
+    STARTUP["seconds"] = time.perf_counter() - started
 
 
 def run(bench, workload, config):
     """One workload on bench's device; every failure becomes a failed row, never an exception."""
-    if workload != "attention":  # train-step's AdamW imports Dynamo too
-        _await_prefetch(config)
     started = time.perf_counter()
     compiles = workload == "compile" or (workload == "train-step" and config.get("compile_train"))
     try:
+        if workload != "attention":  # train-step's AdamW imports Dynamo too
+            _startup(config)
         # Dynamo is not thread-safe: device threads take turns at anything that compiles.
         with COMPILE_LOCK if compiles else contextlib.nullcontext():
             if workload == "compile":
@@ -221,12 +232,12 @@ def _compile(bench, config):
 
 
 def _cold_note(size, cold):
-    """The first compile's seconds, and the start-up it would have paid, done beside other rows."""
+    """The first compile's seconds, and the start-up it would have paid, measured before it."""
     size["compile_seconds"] = round(cold, 3)
-    if not PREFETCH_SECONDS:
+    if "seconds" not in STARTUP:
         return "cold compile %.1f s" % cold
-    size["startup_seconds"] = round(PREFETCH_SECONDS[0], 3)
-    return "cold compile %.1f s (+%.1f s start-up, overlapped)" % (cold, PREFETCH_SECONDS[0])
+    size["startup_seconds"] = round(STARTUP["seconds"], 3)
+    return "cold compile %.1f s (+%.1f s start-up)" % (cold, STARTUP["seconds"])
 
 
 def _hang():
