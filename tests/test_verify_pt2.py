@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -241,3 +242,41 @@ def test_a_nan_gradient_in_train_step_fails_it() -> None:
     run = run_child(sys.executable, config, timeout=300)
     (row,) = run.results
     assert not row.ok and "NaN/Inf" in row.reason
+
+
+_STARTUP_PROBE = """
+import importlib.util, json, sys, threading
+spec = importlib.util.spec_from_file_location("pt2", sys.argv[1])
+child = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(child)
+import torch
+before = threading.active_count()
+child.enable_startup()
+after_enable = threading.active_count()
+child._startup({"compile_timeout": 120})
+child._startup({"compile_timeout": 120})  # once per process: the second call finds it done
+print(json.dumps({
+    "before": before,
+    "after_enable": after_enable,
+    "alive": child.STARTUP["thread"].is_alive(),
+    "seconds": child.STARTUP.get("seconds"),
+    "dynamo": "torch._dynamo" in sys.modules,
+}))
+"""
+
+
+@torch_needed
+def test_startup_runs_only_when_a_workload_needs_it_and_is_done_before_it() -> None:
+    """Beside a timed row the start-up held the GIL and slowed it (a review measured 20x): enabling it
+    starts nothing, and the workload that needs it waits for the whole of it."""
+    child = Path(__file__).resolve().parents[1] / "src" / "gpusetup" / "verify" / "_pt2_child.py"
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTUP_PROBE, str(child)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["after_enable"] == seen["before"]  # no thread until a workload asks for it
+    assert seen["alive"] is False and seen["seconds"] > 0 and seen["dynamo"] is True
