@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpusetup.cli import app
+from gpusetup.install.plan import OutputFormat
 from tests.conftest import make_runner
 from tests.test_install_one_index import EVIL, PLANNING, indexes_in
 
@@ -248,3 +249,10 @@ def test_redact_hides_every_password_in_a_line() -> None:
         redact(line)
         == "--proxy http://***@proxy:3128 --index-url https://***@mirror/whl https://plain/x"
     )
+
+
+@pytest.mark.parametrize("fmt", [f.value for f in OutputFormat])
+def test_every_output_format_is_accepted_and_printed(fmt: str) -> None:
+    """A format is one member of OutputFormat and one formatter: a member without one fails here."""
+    out = _out(["--torch", "2.6.0", "--cuda", "cu118", "--format", fmt])
+    assert out.strip() and "download.pytorch.org/whl/cu118" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 from typing import Any, List
@@ -10,7 +11,7 @@ from typing import Any, List
 import pytest
 import typer
 
-from gpusetup.cli import app
+from gpusetup.cli import EXIT_CODES, app
 from gpusetup.commands.edge import cli_edge, emit_json, run_app
 from gpusetup.errors import ExitCode, UsageError
 from tests.conftest import FACT_FILES, FIXTURES, make_runner
@@ -179,3 +180,13 @@ def test_signal_exit_codes_are_128_plus_the_signal() -> None:
     assert ExitCode.SIGTERM == 128 + signal.SIGTERM
     assert ExitCode.SIGHUP == 128 + signal.SIGHUP
     assert ExitCode.PIPE_CLOSED == 128 + signal.SIGPIPE
+
+
+def test_every_exit_code_is_documented_in_help_and_readme() -> None:
+    """An exit-code rule lives in ExitCode; --help's epilog and the README's table must say each one."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Exit codes") :]
+    section = section[: section.index("\n## ", 1)]
+    for code in ExitCode:
+        assert re.search(rf"(^|\D){code.value}(\D|$)", EXIT_CODES), code
+        assert re.search(rf"(^|\D){code.value}(\D|$)", section), code

@@ -18,8 +18,8 @@ from gpusetup.commands.verify import verify
 
 EXIT_CODES = """Exit codes (every command): 0 ok · 1 problems found (errors, or warnings with
 --strict; a failed verify or install) · 2 bad usage or input · 3 the machine lacks what the command
-needs (no GPU, no torch) · 4 internal error (the traceback only with --debug) · 130 Ctrl-C, 143 SIGTERM
-· 141 the reader of stdout went away (| head), quietly, as git does."""
+needs (no GPU, no torch) · 4 internal error (the traceback only with --debug) · 129 SIGHUP, 130 Ctrl-C,
+143 SIGTERM · 141 the reader of stdout went away (| head), quietly, as git does."""
 
 # Each command's help ends with a few commands to copy (\b: click keeps the lines as they are).
 EXAMPLES = {

@@ -7,7 +7,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from gpusetup.install.missing_companions import PACKAGES_HELP
-from gpusetup.install.request import InstallerChoice, OutputFormat
+from gpusetup.install.plan import OutputFormat
+from gpusetup.install.request import InstallerChoice
 
 Torch = Annotated[
     Optional[str],

@@ -18,6 +18,7 @@ from gpusetup.facts.pyenv import PythonEnv
 from gpusetup.facts.status import NvmlStatus
 from gpusetup.install.installers import CONDA_CHANNEL_BASE, split_conda
 from gpusetup.install.resolve import Machine, Plan
+from gpusetup.plumbing.codec import TextEnum
 from gpusetup.versions import (
     BuildVariant,
     ComputeCapability,
@@ -27,7 +28,18 @@ from gpusetup.versions import (
 )
 
 INSTALL_SCHEMA = "gpusetup.install/1"
-FORMATS = ("command", "requirements", "uv", "conda")  # "command": the installer strategy's argv
+
+
+class OutputFormat(TextEnum):
+    """--format: the installer's command, or a file another tool reads (each in _FORMATTERS)."""
+
+    COMMAND = "command"  # the installer strategy's argv
+    REQUIREMENTS = "requirements"
+    UV = "uv"
+    CONDA = "conda"
+
+
+FORMATS = tuple(f.value for f in OutputFormat)
 _PLATFORMS = {
     "linux_x86_64": ("linux", "x86_64"),
     "linux_aarch64": ("linux", "aarch64"),
@@ -201,7 +213,7 @@ def constraints_text(plan: Plan, installed: Optional[Dict[str, str]] = None) -> 
 
 def render_format(plan: Plan, fmt: str, python_version: str) -> str:
     """The plan as a file another tool reads (--format); "command" is the installer's own argv."""
-    formatter = _FORMATTERS.get(fmt)
+    formatter = _FORMATTERS.get(OutputFormat(fmt)) if fmt in FORMATS else None
     if formatter is None:
         raise UsageError(f"--format {fmt}: unknown format", "one of " + ", ".join(FORMATS))
     return formatter(plan, python_version)
@@ -255,9 +267,10 @@ def _environment_yml(plan: Plan, python_version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The text formats, one function each (a new format is one entry here and one test).
-_FORMATTERS: Dict[str, Callable[[Plan, str], str]] = {
-    "requirements": _requirements,
-    "uv": lambda plan, _python: _uv_snippet(plan),
-    "conda": _environment_yml,
+# The text formats, one function each (a new format: a member of OutputFormat, its entry here, and
+# its one-index test in tests/test_install_formats.py).
+_FORMATTERS: Dict[OutputFormat, Callable[[Plan, str], str]] = {
+    OutputFormat.REQUIREMENTS: _requirements,
+    OutputFormat.UV: lambda plan, _python: _uv_snippet(plan),
+    OutputFormat.CONDA: _environment_yml,
 }

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Optional, Tuple
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.pyenv import PythonEnv
 from gpusetup.install.plan import FORMATS
 from gpusetup.install.resolve import FAMILY, Request
+from gpusetup.plumbing.codec import TextEnum
 from gpusetup.plumbing.output_path import check_writable
 from gpusetup.profiles.model import Profiles
 
-INSTALLERS = ("auto", "pip", "uv", "conda")
 
-
-class InstallerChoice(str, Enum):
+class InstallerChoice(TextEnum):
     """--installer: a closed choice, so --help and its error list the values."""
 
     AUTO = "auto"
@@ -25,13 +23,7 @@ class InstallerChoice(str, Enum):
     CONDA = "conda"
 
 
-class OutputFormat(str, Enum):
-    """--format: the installer's command, or a file another tool reads."""
-
-    COMMAND = "command"
-    REQUIREMENTS = "requirements"
-    UV = "uv"
-    CONDA = "conda"
+INSTALLERS = tuple(c.value for c in InstallerChoice)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from gpusetup.profiles.companions import (
 )
 from gpusetup.profiles.fields import check_https, check_parses, check_source, check_version
 from gpusetup.profiles.known_broken import BrokenBuild
+from gpusetup.profiles.measures import RATED, Dtype
 from gpusetup.profiles.stacks import Stack
 from gpusetup.versions import CPU_BUILD, BuildVariant, CudaVersion, DriverVersion, public_version
 
@@ -212,8 +213,8 @@ class TorchFile:
                     raise ValueError(f"release {release.torch}: unknown arch set {name!r}")
 
 
-DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
-BENCHMARKS = ("matmul", "conv-fwd", "conv-bwd", "memory", "h2d", "d2h")
+DTYPES = tuple(d.value for d in Dtype)
+BENCHMARKS = tuple(b.value for b in RATED)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""verify's closed vocabularies: the dtypes it measures, the benchmarks its rows name, and the
-kinds of line a child prints.
+"""verify's closed vocabularies: the kinds of line a child prints, and (from profiles/measures.py,
+where gpus.yaml's keys are checked too) the dtypes it measures and the benchmarks its rows name.
 
 The child scripts (verify/_*.py) cannot import these: they print the same strings, and
 verify/events.py turns each into its member once, when a line is decoded.
@@ -11,37 +11,11 @@ import enum
 from typing import Type, TypeVar, Union
 
 from gpusetup.plumbing.codec import TextEnum
+from gpusetup.profiles.measures import Benchmark, Dtype
+
+__all__ = ["Benchmark", "Dtype", "EventKind", "FatalKind"]
 
 E = TypeVar("E", bound=enum.Enum)
-
-
-class Dtype(TextEnum):
-    """A number format verify measures (--dtype, and the dtype of a matmul or conv row)."""
-
-    FP32 = "fp32"
-    TF32 = "tf32"
-    FP16 = "fp16"
-    BF16 = "bf16"
-    FP8 = "fp8"
-
-
-class Benchmark(TextEnum):
-    """What one row measured, as the child names it (run: the child failed before it finished)."""
-
-    MATMUL = "matmul"
-    CONV_FWD = "conv-fwd"
-    CONV_BWD = "conv-bwd"
-    MEMORY = "memory"  # device memory bandwidth
-    H2D = "h2d"  # host to device copies
-    D2H = "d2h"
-    P2P = "p2p"  # GPU to GPU copies
-    ATTENTION = "attention"
-    TRAIN_STEP = "train-step"
-    COMPILE = "compile"  # torch.compile's speedup over eager, not a rate
-    ALL_REDUCE = "all_reduce"  # --collectives
-    ALL_GATHER = "all_gather"
-    REDUCE_SCATTER = "reduce_scatter"
-    RUN = "run"
 
 
 class EventKind(TextEnum):
