@@ -100,3 +100,21 @@ def test_conda_builds_past_the_channels_end(tmp_path: Path) -> None:
     errors = validate_files([tmp_path / "cuda.yaml", torch])
     assert len(errors) == 2 and all("the pytorch channel ends at 2.4.1" in e for e in errors)
     assert "torch 2.5.0:" in errors[0] and "torch 2.5.1:" in errors[1]
+
+
+def test_an_unknown_arch_set_is_listed_beside_the_other_errors(tmp_path: Path) -> None:
+    """It used to stop the file's loading: one error at the `schema:` line, the rest unseen."""
+    torch = _copy(tmp_path)
+    last = '- torch: "2.15.0"'
+    _edit(torch, "    cu132: cu13-2.9+\n  aarch64:", "    cu132: no-such-set\n  aarch64:", last)
+    _edit(torch, 'torchvision: "0.28.0"', 'torchvision: "0.28.9"')
+    errors = validate_files(sorted(tmp_path.glob("*.yaml")))
+    archs = _line_of(torch, "archs:", last)
+    assert f"{torch}:{archs}: torch 2.15.0: unknown arch set 'no-such-set'" in errors
+    assert any("torchvision 0.28.9 is not in companion_releases" in e for e in errors)
+    # loading for use still refuses the file, at the same line
+    result = runner.invoke(app, ["profiles", "list", "--profiles", str(tmp_path)])
+    assert (
+        result.exit_code == 2
+        and f"{torch}:{archs}: torch 2.15.0: unknown arch set" in result.stderr
+    )

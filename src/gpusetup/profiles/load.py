@@ -61,8 +61,9 @@ def load_profiles(extra: Iterable[str] = ()) -> Profiles:
     return profiles
 
 
-def load_file(path: Path) -> Tuple[str, Any]:
-    """Parse and validate one profile file; every problem is a ProfileError naming file:line."""
+def load_file(path: Path, references: bool = True) -> Tuple[str, Any]:
+    """Parse and validate one profile file; every problem is a ProfileError naming file:line
+    (references=False: arch-set names are left for `profiles validate` to list, every one)."""
     try:
         data = load_yaml(read_text_file(str(path), str(path), limit=MAX_PROFILE_BYTES))
     except UsageError as err:
@@ -88,9 +89,29 @@ def load_file(path: Path) -> Tuple[str, Any]:
         line = getattr(data, "key_lines", {}).get("kind", 1)
         raise ProfileError(f"{path}:{line}: kind must be one of {sorted(_KINDS)}, got {kind!r}")
     try:
-        return kind, from_jsonable(_KINDS[kind], data, kind)
+        content = from_jsonable(_KINDS[kind], data, kind)
     except ShapeError as err:
         raise ProfileError(f"{path}:{err.line or 1}: {err.path}: {err.problem}") from None
+    if references and isinstance(content, TorchFile):
+        problems = arch_set_problems(path, data, content)
+        if problems:
+            raise ProfileError(problems[0])
+    return kind, content
+
+
+def arch_set_problems(path: Path, data: Any, content: TorchFile) -> List[str]:
+    """Each arch set a release names that the file does not define, at the line that names it."""
+    releases = data.get("releases") or []
+    problems = []
+    for i, name, aarch64 in content.unknown_arch_sets():
+        entry = releases[i]
+        node = entry.get("aarch64") if aarch64 else entry
+        line = getattr(node, "key_lines", {}).get("archs") or getattr(entry, "line", None) or 1
+        problems.append(
+            f"{path}:{line}: torch {content.releases[i].torch}: unknown arch set {name!r}"
+            + (" (aarch64)" if aarch64 else "")
+        )
+    return problems
 
 
 def _merge(profiles: Profiles, path: Path, loaded: Tuple[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from packaging.version import Version
 
@@ -207,10 +207,17 @@ class TorchFile:
                 raise ValueError(
                     f"companion_releases: unknown package {name!r} (torchvision, torchaudio)"
                 )
-        for release in self.releases:
-            for name in [*release.archs.values(), *release.aarch64.archs.values()]:
-                if name not in self.arch_sets:
-                    raise ValueError(f"release {release.torch}: unknown arch set {name!r}")
+
+    def unknown_arch_sets(self) -> List[Tuple[int, str, bool]]:
+        """(release index, name, in aarch64's table) of each arch set a release names and the file
+        lacks: checked by the loader, which knows the lines, so `profiles validate` lists them all."""
+        return [
+            (i, name, aarch64)
+            for i, release in enumerate(self.releases)
+            for aarch64, table in ((False, release.archs), (True, release.aarch64.archs))
+            for name in table.values()
+            if name not in self.arch_sets
+        ]
 
 
 DTYPES = tuple(d.value for d in Dtype)

@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from gpusetup.errors import ProfileError
 from gpusetup.plumbing.codec import ShapeError, from_jsonable, read_text_file
-from gpusetup.profiles.load import MAX_PROFILE_BYTES, load_file
+from gpusetup.profiles.load import MAX_PROFILE_BYTES, arch_set_problems, load_file
 from gpusetup.profiles.model import CudaFile, TorchFile, TorchRelease
 from gpusetup.profiles.yaml_lines import load_yaml
 from gpusetup.versions import CudaVersion
@@ -41,13 +41,14 @@ def validate_files(files: Sequence[Path]) -> List[str]:
     cuda_rows: List[CudaVersion] = []
     for path in files:
         try:
-            _kind, content = load_file(path)
+            _kind, content = load_file(path, references=False)
         except ProfileError as err:
             errors += _release_errors(path) or [err.message]
             continue
         if isinstance(content, TorchFile):
             raw = load_yaml(_read(path))
             torch_files.append(_Torch(path, raw, content))
+            errors += arch_set_problems(path, raw, content)
         elif isinstance(content, CudaFile):
             cuda_rows += [t.version for t in content.toolkits]
     errors += _duplicates(torch_files)
