@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict
 
+from gpusetup.plumbing.codec import TextEnum
 
-class Severity(str, enum.Enum):
+
+class Severity(TextEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"

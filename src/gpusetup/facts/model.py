@@ -6,18 +6,18 @@ named, with the reason, in that GPU's `unsupported` map. Nothing here judges a v
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from gpusetup.facts.status import NumpyStatus, NvmlStatus, ProbeStatus
+from gpusetup.plumbing.codec import TextEnum
 
 # Schema rules: a new field always has a default, so files of an older gpusetup.facts/1 still load;
 # renaming or removing a field, or changing what a field means, bumps the number.
 FACTS_SCHEMA = "gpusetup.facts/1"
 
 
-class InputKind(str, enum.Enum):
+class InputKind(TextEnum):
     """What doctor read its facts from."""
 
     DOCTOR = "doctor"  # collected by gpusetup itself (or replayed from doctor --json)
@@ -26,7 +26,7 @@ class InputKind(str, enum.Enum):
     NVIDIA_SMI_Q = "nvidia-smi-q"  # a pasted nvidia-smi -q
 
 
-class Unstated(str, enum.Enum):
+class Unstated(TextEnum):
     """An area of facts a pasted report does not state: unknown, never assumed healthy."""
 
     TORCH = "torch"  # the torch stack of the interpreter

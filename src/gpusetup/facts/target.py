@@ -6,12 +6,12 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional
 
 from gpusetup.errors import UsageError
 from gpusetup.plumbing import process
+from gpusetup.plumbing.codec import TextEnum
 
 # The files pipx and uv write into a tool's own environment (not path fragments: PIPX_HOME and
 # UV_TOOL_DIR move the directories, the markers stay).
@@ -24,7 +24,7 @@ PYTHON_HELP = (
 _CHECK = "import sys; print('gpusetup-python-ok %d.%d' % sys.version_info[:2])"
 
 
-class TargetReason(str, Enum):
+class TargetReason(TextEnum):
     """Why this interpreter was chosen, in rule order."""
 
     OPTION = "option"  # --python PATH or NAME

@@ -8,7 +8,6 @@ The network settings the user's config holds are passed back explicitly. Pure: n
 
 from __future__ import annotations
 
-import enum
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import yaml
 from gpusetup.errors import UsageError
 from gpusetup.facts.installer_config import NetSettings
 from gpusetup.install.resolve import Plan
+from gpusetup.plumbing.codec import TextEnum
 
 CONDA_CHANNEL_BASE = "https://conda.anaconda.org"  # a full URL is immune to channel_alias
 
@@ -66,7 +66,7 @@ NETWORK_VARIABLES = (
 )
 
 
-class InstallerKind(str, enum.Enum):
+class InstallerKind(TextEnum):
     PIP = "pip"
     UV = "uv"
     CONDA = "conda"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -11,9 +10,10 @@ from gpusetup.facts.target import Target as PythonTarget
 from gpusetup.install.installers import redact
 from gpusetup.install.plan import INSTALL_SCHEMA
 from gpusetup.install.resolve import Plan
+from gpusetup.plumbing.codec import TextEnum
 
 
-class InstallStatus(str, enum.Enum):
+class InstallStatus(TextEnum):
     """Where an install stands when it is shown."""
 
     PLANNED = "planned"  # --dry-run

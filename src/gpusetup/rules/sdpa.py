@@ -13,15 +13,15 @@ than from the file at the tag, its `source` says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import List, Optional, Tuple
 
 from packaging.version import Version
 
+from gpusetup.plumbing.codec import TextEnum
 from gpusetup.versions import ComputeCapability, public_version
 
 
-class SdpaBackend(str, Enum):
+class SdpaBackend(TextEnum):
     """The four kernels behind torch.nn.functional.scaled_dot_product_attention (verify's row names)."""
 
     FLASH = "flash"
@@ -30,7 +30,7 @@ class SdpaBackend(str, Enum):
     MATH = "math"
 
 
-class SdpaDtype(str, Enum):
+class SdpaDtype(TextEnum):
     """The input dtypes verify's attention workload and fine-tuning recipes use."""
 
     FP16 = "fp16"
