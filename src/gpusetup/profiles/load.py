@@ -76,6 +76,10 @@ def load_file(path: Path, references: bool = True) -> Tuple[str, Any]:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if (
+            "nesting depth" in problem
+        ):  # PyYAML 6.0.4+ says so itself; older ones hit RecursionError
+            raise ProfileError(f"{path}{line}: nested too deeply") from None
         raise ProfileError(f"{path}{line}: YAML syntax error: {problem}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}:1: a profile file must be a mapping with 'schema' and 'kind'")
