@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -48,14 +48,14 @@ def _cache_packaged_profiles() -> None:
 
     packaged = load.packaged_dir().resolve()
     parse = load.load_file
-    cache: Dict[Path, Any] = {}
+    cache: Dict[Tuple[Path, bool], Any] = {}
 
-    def cached(path: Path) -> Any:
+    def cached(path: Path, references: bool = True) -> Any:
         if path.resolve().parent != packaged:
-            return parse(path)
-        if path not in cache:
-            cache[path] = parse(path)
-        return copy.deepcopy(cache[path])
+            return parse(path, references)
+        if (path, references) not in cache:
+            cache[path, references] = parse(path, references)
+        return copy.deepcopy(cache[path, references])
 
     load.load_file = cached  # type: ignore[assignment]
 
