@@ -168,7 +168,7 @@ class BuildVariant:
 
     def __str__(self) -> str:
         if self.kind is VariantKind.CUDA:
-            return f"cu{self.version[0]}{self.version[1]}"
+            return CudaVersion(*self.version).tag
         if self.kind is VariantKind.ROCM:
             return "rocm" + ".".join(map(str, self.version))
         return "cpu"

@@ -13,7 +13,18 @@ from typing import Type, TypeVar, Union
 from gpusetup.plumbing.codec import TextEnum
 from gpusetup.profiles.measures import Benchmark, Dtype
 
-__all__ = ["Benchmark", "Dtype", "EventKind", "FatalKind"]
+__all__ = [  # Benchmark and Dtype are re-exported: verify's modules name them from here
+    "PCIE_COPIES",
+    "PT2_WORKLOADS",
+    "Benchmark",
+    "BenchmarkName",
+    "Dtype",
+    "DtypeName",
+    "EventKind",
+    "FatalKind",
+    "FatalName",
+    "named",
+]
 
 E = TypeVar("E", bound=enum.Enum)
 
