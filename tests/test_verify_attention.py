@@ -236,6 +236,33 @@ def test_an_sdpa_line_is_kept_as_its_judged_result() -> None:
     assert run.take(EventKind.SDPA, json.dumps(_event(outcome="absent"))) == run.results[-1]
 
 
+def test_a_recorded_attention_row_of_the_older_child_still_scores_as_it_did(
+    profiles: Profiles,
+) -> None:
+    """Before SDPA events the child judged refusals itself and printed RESULT rows; a recorded
+    one (score takes recorded mappings) is still read as it was written."""
+    base = {"gpu": 0, "name": "NVIDIA H100 80GB HBM3", "benchmark": "attention", "dtype": "bf16"}
+    old = [
+        dict(
+            base,
+            unit="TFLOP/s",
+            size=dict(SIZE, backend="flash"),
+            ok=False,
+            reason="flash failed: x",
+        ),
+        dict(
+            base,
+            unit="TFLOP/s",
+            size=dict(SIZE, backend="cudnn"),
+            ok=True,
+            reason="not available: y",
+        ),
+    ]
+    failed, skipped = score(old, profiles, Floors(), {}, {})
+    assert not failed.ok and failed.reason == "flash failed: x" and not failed.skipped
+    assert skipped.ok and skipped.skipped and skipped.reason == "not available: y"
+
+
 def test_the_child_prints_the_kind_and_outcomes_verify_reads() -> None:
     """The child cannot import the enums: the strings it prints must name their members."""
     tree = ast.parse(CHILD.read_text(encoding="utf-8"))
