@@ -33,8 +33,8 @@ FLASH, MEM, CUDNN, MATH = (
 CHILD = Path(__file__).resolve().parents[1] / "src/gpusetup/verify/_pt2_attention.py"
 HEAD_DIMS = (64, 128, 160, 60)  # --quick, --full, and two that flash 1 or mem-efficient refuse
 SIZE = {"batch": 4, "heads": 16, "seq": 1024, "head_dim": 64, "causal": True}
-# torch's words for a refused flash call on a GPU outside its range (two warnings' first lines)
-REFUSAL = (
+# hand-made after torch's words for a refused flash call outside its range (two warnings' first lines)
+REFUSAL_HANDMADE = (
     "Flash attention kernel not used because: (Triggered internally at sdp_utils.cpp:651.); "
     "Flash attention only supports gpu architectures in the range [sm80, sm90]. Attempting to "
     "run on a sm 7.5 gpu."
@@ -53,8 +53,8 @@ def _facts(
     cap = ComputeCapability.parse(capability) if capability else None
     dtype = SdpaDtype.FP32 if cap is None else SdpaDtype.BF16 if cap.major >= 8 else SdpaDtype.FP16
     values: Dict[str, Any] = {
-        "message": REFUSAL,
-        "error_line": REFUSAL.split("; ")[0],
+        "message": REFUSAL_HANDMADE,
+        "error_line": REFUSAL_HANDMADE.split("; ")[0],
         "seconds": 0.012,
         **more,
     }
@@ -113,7 +113,7 @@ def test_a_refused_backend_fails_exactly_where_the_rules_say_for_every_release_a
                             assert row.reason == f"{backend.value} failed: {facts.error_line}"
                             assert row.seconds == facts.seconds
                         else:
-                            assert row.reason == f"not available: {REFUSAL[:200]}"
+                            assert row.reason == f"not available: {REFUSAL_HANDMADE[:200]}"
                             assert row.seconds == 0.0
                         checked, failed = checked + 1, failed + want
     assert checked == len(_releases(profiles)) * len(CAPABILITIES) * len(SdpaBackend) * 3 * len(
