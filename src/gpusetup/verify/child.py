@@ -92,7 +92,7 @@ def run_child(
         kind, _, payload = line[len(MARK) :].partition(":")
         event = run.take(kind, payload)
         if on_event is not None and event is not None and not isinstance(event, BadEvent):
-            shown = EventKind.RESULT if isinstance(event, ChildResult) else kind  # SDPA, judged
+            shown = EventKind.RESULT.value if isinstance(event, ChildResult) else kind  # SDPA too
             on_event(shown, dataclasses.asdict(event))
 
     result = process.stream(

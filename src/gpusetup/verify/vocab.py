@@ -1,6 +1,6 @@
 """verify's closed vocabularies: the kinds of line a child prints, why an attention backend did not
-run, and (from profiles/measures.py,
-where gpus.yaml's keys are checked too) the dtypes it measures and the benchmarks its rows name.
+run, and (from profiles/measures.py, where gpus.yaml's keys are checked too) the dtypes it measures
+and the benchmarks its rows name.
 
 The child scripts (verify/_*.py) cannot import these: they print the same strings, and
 verify/events.py turns each into its member once, when a line is decoded.
