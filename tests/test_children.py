@@ -179,6 +179,13 @@ HOSTILE_RESULTS = [
     "[1, 2]",
     "not json",
 ]
+_SDPA = '{"gpu": -1, "name": "cpu", "backend": "%s", "dtype": "fp32", "outcome": "%s", "head_dim": 32%s}'
+HOSTILE_SDPA = [
+    _SDPA % ("flash", "ran", ""),  # a backend that ran is a RESULT, not an SDPA line
+    _SDPA % ("warp", "refused", ""),
+    _SDPA % ("math", "refused", ', "capability": "sm_9x"'),
+    _SDPA % ("math", "refused", ', "head_dim": 3.5'),
+]
 
 
 def test_malformed_benchmark_output_is_a_failed_row(tmp_path: Path) -> None:
@@ -189,7 +196,9 @@ def test_malformed_benchmark_output_is_a_failed_row(tmp_path: Path) -> None:
         'GPUSETUP-RESULT:{"gpu": -1, "name": "cpu", "benchmark": "matmul", "dtype": "fp8",'
         ' "value": 0.25, "unit": "TFLOP/s", "ok": true}'
     )
-    lines += [good, "GPUSETUP-DONE:{}"]
+    lines += [f"GPUSETUP-SDPA:{payload}" for payload in HOSTILE_SDPA]
+    refused = _SDPA % ("math", "refused", ', "message": "no", "error_line": "no"')
+    lines += [good, f"GPUSETUP-SDPA:{refused}", "GPUSETUP-DONE:{}"]
     python = fake_python(tmp_path, "\n".join(lines))
     env = dict(os.environ, PYTHONPATH=SRC)
     done = subprocess.run(
@@ -216,6 +225,10 @@ def test_malformed_benchmark_output_is_a_failed_row(tmp_path: Path) -> None:
     assert len(good) == 1 and good[0]["value"] == 0.25 and good[0]["ok"]
     assert len(bad) == len(HOSTILE_RESULTS) and not any(r["ok"] for r in bad)
     assert any("malformed DEVICE" in r["reason"] and not r["ok"] for r in report["results"])
+    sdpa = [r for r in report["results"] if "malformed SDPA" in r["reason"]]
+    assert len(sdpa) == len(HOSTILE_SDPA) and not any(r["ok"] for r in sdpa)
+    (math,) = [r for r in report["results"] if r["benchmark"] == "attention"]
+    assert not math["ok"] and math["reason"] == "math failed: no"  # the CPU must run math
 
 
 @pytest.mark.parametrize("body", ["", "GPUSETUP-FATAL:[1]", 'GPUSETUP-DEVICE:{"gpu": []}'])

@@ -1,16 +1,12 @@
-"""torch's SDPA backend rules (rules/sdpa.py): the cases read from sdp_utils.cpp/.h, and the verify
-child's copy of the table agreeing with them for every packaged torch release x GPU x dtype."""
+"""torch's SDPA backend rules (rules/sdpa.py): the cases read from sdp_utils.cpp/.h. verify judges its
+attention rows with the same table (tests/test_verify_attention.py); there is no other copy."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import List, Tuple
 
 import pytest
 
-from gpusetup.profiles.model import Profiles
 from gpusetup.rules.sdpa import (
     ERAS,
     SdpaBackend,
@@ -22,7 +18,6 @@ from gpusetup.rules.sdpa import (
 )
 from gpusetup.versions import ComputeCapability
 
-CHILD = Path(__file__).resolve().parents[1] / "src/gpusetup/verify/_pt2_attention.py"
 # Every compute capability NVIDIA has shipped a CUDA GPU with, Jetson and Blackwell parts included.
 CAPABILITIES = [
     "3.7", "5.0", "5.2", "5.3", "6.0", "6.1", "6.2", "7.0", "7.2", "7.5", "8.0", "8.6", "8.7",
@@ -83,52 +78,6 @@ def test_rules_read_from_sdp_utils(
     assert (reason == "") is runs, reason
     if not runs:
         assert backend.value in reason  # the reason names the kernel it refuses
-
-
-def _child() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_gpusetup_pt2_child_rules", CHILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(
-        module
-    )  # stdlib only at import: torch is imported by the child's caller
-    return module
-
-
-def test_child_table_matches_rules_for_every_release_gpu_and_dtype(profiles: Profiles) -> None:
-    """The verify child cannot import gpusetup: its copy of the table must say what rules/sdpa.py does,
-    for the dtype it runs on each GPU (fp16 below sm_80, bf16 from it) and its head dims."""
-    child = _child()
-    releases = [str(v) for v in sorted(r.version for r in profiles.releases.values())]
-    assert len(releases) >= 20
-    # pre-releases and nightlies as torch prints them: the same rules on both sides
-    pre = ["2.1.0a0+32f93b1", "2.2.0a0", "2.7.0.dev20250301+cu128", "2.8.0.dev20250601+cu128"]
-    releases += pre
-    checked = 0
-    for release in releases:
-        era = era_for(release)
-        for text in CAPABILITIES:
-            cap = ComputeCapability.parse(text)
-            dtype = BF16 if cap.major >= 8 else FP16
-            for backend in (FLASH, MEM, MATH):
-                for built in (True, False):
-                    want = not why_not(backend, era, cap, dtype, 64) and (
-                        built or backend is not FLASH
-                    )
-                    got = child.expected_backend(
-                        backend.value, release, (cap.major, cap.minor), built
-                    )
-                    assert got is want, (release, text, backend, built)
-                    checked += 1
-            assert child.expected_backend("cudnn", release, (cap.major, cap.minor), True) is False
-    assert checked == len(releases) * len(CAPABILITIES) * 6
-
-
-def test_child_eras_are_the_rules_eras() -> None:
-    child = _child()
-    assert [tuple(int(p) for p in e.since.split(".")[:2]) for e in ERAS] == [
-        e[0] for e in child.SDPA_ERAS
-    ]
 
 
 @pytest.mark.parametrize("dtype", [FP16, BF16, FP32])

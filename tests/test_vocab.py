@@ -31,7 +31,15 @@ from gpusetup.verify.config import (
 )
 from gpusetup.verify.events import BadEvent, ChildFatal, ChildResult, decode
 from gpusetup.verify.score import row_from_raw
-from gpusetup.verify.vocab import PT2_WORKLOADS, Benchmark, Dtype, EventKind, FatalKind, named
+from gpusetup.verify.vocab import (
+    PT2_WORKLOADS,
+    Benchmark,
+    Dtype,
+    EventKind,
+    FatalKind,
+    SdpaOutcome,
+    named,
+)
 from tests.conftest import FACT_FILES, FIXTURES, facts_fixture, make_runner
 
 runner = make_runner()
@@ -43,6 +51,7 @@ VOCABULARIES: List[Type[TextEnum]] = [
     Benchmark,
     EventKind,
     FatalKind,
+    SdpaOutcome,
 ]
 MEMBERS = [m for vocabulary in VOCABULARIES for m in vocabulary]
 
@@ -248,4 +257,4 @@ def test_fatal_and_event_kinds_are_members_and_an_unknown_fatal_kind_keeps_its_t
     assert decode("GOSSIP", "{}") is None and decode("done", "{}") is None  # kinds are exact
     assert decode("DONE", "{}") is None
     assert isinstance(decode("DONE", "not json"), BadEvent)  # DONE's payload is still read
-    assert [k.value for k in EventKind] == ["DEVICE", "RESULT", "FATAL", "RANK", "DONE"]
+    assert [k.value for k in EventKind] == ["DEVICE", "RESULT", "FATAL", "RANK", "SDPA", "DONE"]

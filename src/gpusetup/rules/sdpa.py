@@ -138,7 +138,7 @@ ERAS: Tuple[SdpaEra, ...] = (
 def era_for(torch_version: Optional[str]) -> SdpaEra:
     """The rules of this torch release (unknown or unparsable: the newest). A pre-release or nightly
     (2.8.0.dev..., an NGC 2.1.0a0+...) is built from main after the previous branch cut, so it takes
-    its own release's rules: the release, not the full version, is compared (as the verify child does).
+    its own release's rules: the release, not the full version, is compared.
     """
     version = public_version(torch_version)
     if version is None:
@@ -203,17 +203,22 @@ def _gemm_alignment(cap: ComputeCapability, dtype: SdpaDtype) -> int:
 
 
 def usable_backends(
-    era: SdpaEra, cap: ComputeCapability, dtype: SdpaDtype, flash_built: Optional[bool]
+    era: SdpaEra,
+    cap: ComputeCapability,
+    dtype: SdpaDtype,
+    flash_built: Optional[bool],
+    head_dim: int = 64,
 ) -> List[SdpaBackend]:
-    """Flash, memory-efficient and math as torch allows them here, in torch's default priority order.
+    """Flash, memory-efficient and math as torch allows them here, in torch's default priority order
+    (doctor's advice, and the backends verify fails when torch refuses them: verify/attention.py).
 
     cuDNN is left out: whether it runs depends on the build's cuDNN (>= 9.0), which the facts do not
-    record, so it is never promised.
+    record, so it is never promised. flash_built None (a torch that cannot say) is taken as built.
     """
     usable = []
-    if flash_built is not False and not why_not(SdpaBackend.FLASH, era, cap, dtype):
+    if flash_built is not False and not why_not(SdpaBackend.FLASH, era, cap, dtype, head_dim):
         usable.append(SdpaBackend.FLASH)
-    if not why_not(SdpaBackend.MEM_EFFICIENT, era, cap, dtype):
+    if not why_not(SdpaBackend.MEM_EFFICIENT, era, cap, dtype, head_dim):
         usable.append(SdpaBackend.MEM_EFFICIENT)
     usable.append(SdpaBackend.MATH)
     return usable

@@ -3,6 +3,8 @@
 Stdlib + torch only. Reads a JSON config on stdin; prints one line per event:
   GPUSETUP-DEVICE:{...}   a device about to be measured
   GPUSETUP-RESULT:{...}   one measured and checked operation
+  GPUSETUP-SDPA:{...}     an attention backend that did not run: what happened and the facts
+                          torch's rules need, no verdict (gpusetup's verify/attention.py judges it)
   GPUSETUP-FATAL:{...}    the runtime cannot run at all (no torch, a CPU build, CUDA init fails)
   GPUSETUP-DONE:{...}     the end
 Every device runs in its own thread at the same time (power and heat interact on a node).

@@ -2,15 +2,17 @@
 memory-efficient, cuDNN, math) and checked against fp64. Loaded by path by _pt2_child.py in the
 *target* interpreter; stdlib + torch only, Python 3.8 compatible.
 
-Which backends the device must have follows torch's own sdp_utils.cpp rules per release
-(SDPA_ERAS, a copy of gpusetup's rules/sdpa.py that tests/test_sdpa_rules.py holds to it).
+It judges no backend that did not run: it prints what happened (refused by torch, with its message;
+not in this torch; CUDA-only on the CPU) and the facts torch's rules need, as one SDPA event each,
+and gpusetup decides (verify/attention.py, with the rules/sdpa.py table doctor uses). A backend that
+ran is a RESULT row, checked against fp64 here like every other measurement.
 """
 
-import re
 import time
 import warnings
 
 TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}  # relative Frobenius error
+MESSAGE_LIMIT = 2000  # characters of torch's refusal the SDPA event carries
 BACKENDS = (  # (row name, SDPBackend member, old sdp_kernel flag)
     ("flash", "FLASH_ATTENTION", "enable_flash"),
     ("mem-efficient", "EFFICIENT_ATTENTION", "enable_mem_efficient"),
@@ -51,19 +53,29 @@ def run(bench, pt2):
     size = {"batch": batch, "heads": heads, "seq": seq, "head_dim": dim, "causal": True}
     for name, member, flag in BACKENDS:
         if not bench.cuda and name in ("mem-efficient", "cudnn"):
-            _unavailable(bench, name, dtype, size, "CUDA-only")
+            _did_not_run(bench, pt2, (name, dtype, size), "cuda-only")
         elif _backend_context(torch, member, flag) is None:
-            _unavailable(bench, name, dtype, size, "not in torch %s" % torch.__version__)
+            _did_not_run(bench, pt2, (name, dtype, size), "absent")
         else:
             _backend(
                 bench, pt2, (name, member, flag), (q, k, v), reference, dict(size, flops=flops)
             )
 
 
+def _planted(bench, name, qkv):
+    """Tests plant a refusal ("sdpa-refuse:math"): that backend gets a key in fp64, and torch's own
+    input checks refuse mixed dtypes (a real refusal, on any device, before any kernel is chosen)."""
+    if bench.fault != "sdpa-refuse:" + name:
+        return qkv
+    q, k, v = qkv
+    return q, k.double(), v
+
+
 def _backend(bench, pt2, backend, qkv, reference, size):
-    """One SDPA backend forced on: unavailable, failed, or timed and checked against fp64."""
+    """One SDPA backend forced on: refused (an SDPA event), or timed and checked against fp64."""
     torch, (name, member, flag), dtype = bench.torch, backend, pt2.work_dtype(bench)
     flops, started = size.pop("flops"), time.perf_counter()
+    qkv = _planted(bench, name, qkv)
 
     def attend():
         return torch.nn.functional.scaled_dot_product_attention(*qkv, is_causal=True)
@@ -75,18 +87,8 @@ def _backend(bench, pt2, backend, qkv, reference, size):
                 out = attend()
     except RuntimeError as err:
         why = "; ".join(str(w.message).splitlines()[0] for w in caught[:2]) or str(err)
-        if not _expected(bench, name):
-            return _unavailable(bench, name, dtype, size, why[:200])
-        return bench.result(  # this device should have it: a real failure
-            "attention",
-            dtype,
-            None,
-            "TFLOP/s",
-            dict(size, backend=name),
-            ok=False,
-            reason="%s failed: %s" % (name, pt2.first_error_line(why)),
-            seconds=time.perf_counter() - started,
-        )
+        seconds = time.perf_counter() - started
+        return _did_not_run(bench, pt2, (name, dtype, size), "refused", why, seconds)
     with _backend_context(torch, member, flag):
         seconds, iters = bench.timed(attend)
     error = pt2.rel_error(torch, out[:1, :2].cpu(), reference)
@@ -108,54 +110,34 @@ def _backend(bench, pt2, backend, qkv, reference, size):
     )
 
 
-# torch's SDPA hardware rules (sdp_utils.cpp), restated from gpusetup's rules/sdpa.py, which cites
-# where each was read; tests/test_sdpa_rules.py checks the two agree for every release and GPU.
-# (first release, flash ranges, mem-efficient range); a range is ((major, minor), (major, minor) or None)
-SDPA_ERAS = (
-    ((2, 0), (((7, 5), (7, 5)), ((8, 0), (8, 9))), ((5, 0), None)),
-    ((2, 1), (((7, 5), (9, 0)),), ((5, 0), (9, 0))),
-    ((2, 2), (((8, 0), (9, 0)),), ((5, 0), (9, 0))),
-    ((2, 7), (((8, 0), (12, 0)),), ((5, 0), (12, 0))),
-    ((2, 8), (((8, 0), (12, 1)),), ((5, 0), (12, 1))),
-)
+def _flash_built(torch):
+    """torch.backends.cuda.is_flash_attention_available() where this torch has it, else None."""
+    try:
+        return bool(torch.backends.cuda.is_flash_attention_available())
+    except Exception:  # older than 2.1, or a build without the CUDA backends module
+        return None
 
 
-def _release(version):
-    """(major, minor) of a torch version string; an unreadable one is the newest rules."""
-    match = re.match(r"(\d+)\.(\d+)", str(version))
-    return (int(match.group(1)), int(match.group(2))) if match else (99, 0)
-
-
-def expected_backend(name, torch_version, capability, flash_built):
-    """Whether torch must run this backend for verify's inputs (fp16 below sm_80, bf16 from it; head
-    dim 32..128): math always; mem-efficient and flash inside their ranges for this release, flash
-    only when built; cuDNN's also depends on the build's cuDNN, so it is never required."""
-    if name == "math":
-        return True
-    if name == "cudnn" or capability is None:
-        return False
-    era = [e for e in SDPA_ERAS if _release(torch_version) >= e[0]]
-    _, flash, mem_efficient = era[-1] if era else SDPA_ERAS[0]
-    cap = tuple(capability)
-    if name == "mem-efficient":
-        return mem_efficient[0] <= cap and (mem_efficient[1] is None or cap <= mem_efficient[1])
-    return bool(flash_built) and any(low <= cap <= high for low, high in flash)
-
-
-def _expected(bench, name):
-    """Backends this device must have (expected_backend, with the device's own facts)."""
-    capability = bench.torch.cuda.get_device_capability(bench.gpu) if bench.cuda else None
-    built = getattr(bench.torch.backends.cuda, "is_flash_attention_available", lambda: True)()
-    return expected_backend(name, bench.torch.__version__, capability, built)
-
-
-def _unavailable(bench, name, dtype, size, why):
-    bench.result(
-        "attention",
-        dtype,
-        None,
-        "TFLOP/s",
-        dict(size, backend=name),
-        ok=True,
-        reason="%s kernel" % why if why == "CUDA-only" else "not available: %s" % why,
+def _did_not_run(bench, pt2, backend, outcome, message="", seconds=0.0):
+    """A backend that did not run, (name, dtype, size): what happened and the facts torch's rules
+    need, no verdict (gpusetup's verify/attention.py judges it with rules/sdpa.py, as doctor does)."""
+    torch, (name, dtype, size) = bench.torch, backend
+    capability = torch.cuda.get_device_capability(bench.gpu) if bench.cuda else None
+    bench.emit(
+        "SDPA",
+        {
+            "gpu": bench.gpu,
+            "name": bench.name,
+            "backend": name,
+            "dtype": dtype,
+            "outcome": outcome,
+            "head_dim": size["head_dim"],
+            "torch": str(torch.__version__),
+            "capability": "%d.%d" % tuple(capability) if capability else "",
+            "flash_built": _flash_built(torch),
+            "message": message[:MESSAGE_LIMIT],
+            "error_line": pt2.first_error_line(message),
+            "size": size,
+            "seconds": round(seconds, 3),
+        },
     )

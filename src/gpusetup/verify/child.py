@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from gpusetup.plumbing import process
-from gpusetup.verify.events import BadEvent, ChildDevice, ChildFatal, ChildRank, ChildResult, decode
+from gpusetup.verify.attention import judged
+from gpusetup.verify.events import (
+    BadEvent,
+    ChildDevice,
+    ChildFatal,
+    ChildRank,
+    ChildResult,
+    ChildSdpa,
+    decode,
+)
 from gpusetup.verify.vocab import EventKind
 
 CHILD = Path(__file__).with_name("_bench_child.py")
@@ -47,8 +56,11 @@ class ChildRun:
         return f"the benchmark process {how}" + (f": {tail}" if tail else "")
 
     def take(self, kind: str, payload: str) -> Any:
-        """Decode one event line into its record and keep it; the record (None: nothing kept)."""
+        """Decode one event line into its record and keep it; the record (None: nothing kept). An
+        attention backend that did not run becomes its judged RESULT here, before anyone sees it."""
         event = decode(kind, payload)
+        if isinstance(event, ChildSdpa):
+            event = judged(event)
         if kind == EventKind.DONE:
             self.done = True
         if isinstance(event, ChildDevice):
@@ -80,7 +92,8 @@ def run_child(
         kind, _, payload = line[len(MARK) :].partition(":")
         event = run.take(kind, payload)
         if on_event is not None and event is not None and not isinstance(event, BadEvent):
-            on_event(kind, dataclasses.asdict(event))
+            shown = EventKind.RESULT.value if isinstance(event, ChildResult) else kind  # SDPA too
+            on_event(shown, dataclasses.asdict(event))
 
     result = process.stream(
         [python, str(script or CHILD)],

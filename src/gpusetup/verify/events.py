@@ -3,6 +3,11 @@
 A child prints GPUSETUP-<KIND>:<json> lines. Each is decoded here, field by field; a line of the wrong
 shape becomes a BadEvent that verify reports as a failed row, never an exception. Fields that a newer
 child adds are ignored here (each kind names the fields it reads).
+
+The protocol, one line per event: DEVICE (ChildDevice) a device about to be measured; RESULT
+(ChildResult) one measured, checked or skipped operation; SDPA (ChildSdpa) an attention backend that
+did not run, with the facts torch's rules need and no verdict (verify/attention.py turns it into its
+RESULT as it arrives); FATAL (ChildFatal); RANK (ChildRank, --collectives); DONE, the end.
 """
 
 from __future__ import annotations
@@ -14,8 +19,18 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
+from gpusetup.errors import UsageError
 from gpusetup.facts.child_json import ChildDataError, loads
-from gpusetup.verify.vocab import BenchmarkName, DtypeName, EventKind, FatalName, named
+from gpusetup.rules.sdpa import SdpaBackend, SdpaDtype
+from gpusetup.verify.vocab import (
+    BenchmarkName,
+    DtypeName,
+    EventKind,
+    FatalName,
+    SdpaOutcome,
+    named,
+)
+from gpusetup.versions import ComputeCapability
 
 SIZE_NUMBERS = ("m", "n", "k", "iters", "bytes", "batch", "channels", "height", "width", "kernel")
 
@@ -64,6 +79,40 @@ class ChildResult:
 
 
 @dataclass(frozen=True)
+class ChildSdpa:
+    """An attention backend the child forced on that did not run: what happened, and the facts
+    torch's rules (rules/sdpa.py) need to say whether this device must run it. No verdict."""
+
+    gpu: int
+    name: str
+    backend: SdpaBackend
+    dtype: SdpaDtype
+    outcome: SdpaOutcome
+    head_dim: int
+    torch: str = "?"  # torch.__version__, pre-release and local tags included
+    capability: str = ""  # the device's, as "9.0"; "" on the CPU
+    flash_built: Optional[bool] = None  # is_flash_attention_available(); None: this torch lacks it
+    message: str = ""  # refused: torch's words (its warnings' first lines, else the error)
+    error_line: str = ""  # refused: the message's first error line, as every PT2 row picks it
+    size: Dict[str, Any] = field(default_factory=dict)  # the workload's, as a RESULT's size
+    seconds: float = 0.0  # refused: how long the attempt took
+
+    def __post_init__(self) -> None:
+        self.compute_capability()  # an unreadable capability is a malformed line, here
+
+    def compute_capability(self) -> Optional[ComputeCapability]:
+        """The device's compute capability; None on the CPU."""
+        if not self.capability:
+            return None
+        try:
+            return ComputeCapability.parse(self.capability)
+        except UsageError:
+            raise ChildDataError(
+                f"capability: not a compute capability: {self.capability!r}"
+            ) from None
+
+
+@dataclass(frozen=True)
 class ChildFatal:
     """The runtime cannot run at all: no torch, a CPU build, CUDA init failing, a bad device."""
 
@@ -90,10 +139,11 @@ class BadEvent:
     reason: str
 
 
-Event = Union[ChildDevice, ChildResult, ChildFatal, ChildRank, BadEvent, None]
+Event = Union[ChildDevice, ChildResult, ChildSdpa, ChildFatal, ChildRank, BadEvent, None]
 KINDS: Dict[EventKind, Any] = {
     EventKind.DEVICE: ChildDevice,
     EventKind.RESULT: ChildResult,
+    EventKind.SDPA: ChildSdpa,
     EventKind.FATAL: ChildFatal,
     EventKind.RANK: ChildRank,
 }
@@ -135,10 +185,21 @@ def _checked(cls: Any, item: dataclasses.Field[Any], value: Any) -> Any:
         return _size(value) if name == "size" else _texts(name, value)
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if _is_vocabulary(want):  # a closed set and nothing else: its text must name a member
+        return _member(name, want, value)
     if (want is int and isinstance(value, bool)) or not isinstance(value, want):
         raise ChildDataError(f"{name}: expected {want.__name__}, got {_kind(value)}")
     vocabulary = _vocabulary(cls, item)
     return value if vocabulary is None else named(vocabulary, str(value))
+
+
+def _member(name: str, vocabulary: Any, value: Any) -> Any:
+    if isinstance(value, str):
+        found = named(vocabulary, value)
+        if isinstance(found, vocabulary):
+            return found
+    known = ", ".join(m.value for m in vocabulary)
+    raise ChildDataError(f"{name}: expected one of {known}, got {value!r}"[:300])
 
 
 @functools.cache

@@ -1,5 +1,6 @@
-"""verify's closed vocabularies: the kinds of line a child prints, and (from profiles/measures.py,
-where gpus.yaml's keys are checked too) the dtypes it measures and the benchmarks its rows name.
+"""verify's closed vocabularies: the kinds of line a child prints, why an attention backend did not
+run, and (from profiles/measures.py, where gpus.yaml's keys are checked too) the dtypes it measures
+and the benchmarks its rows name.
 
 The child scripts (verify/_*.py) cannot import these: they print the same strings, and
 verify/events.py turns each into its member once, when a line is decoded.
@@ -23,6 +24,7 @@ __all__ = [  # Benchmark and Dtype are re-exported: verify's modules name them f
     "EventKind",
     "FatalKind",
     "FatalName",
+    "SdpaOutcome",
     "named",
 ]
 
@@ -36,7 +38,16 @@ class EventKind(TextEnum):
     RESULT = "RESULT"
     FATAL = "FATAL"
     RANK = "RANK"  # --collectives: one rank's identity
+    SDPA = "SDPA"  # an attention backend that did not run: facts for verify/attention.py to judge
     DONE = "DONE"
+
+
+class SdpaOutcome(TextEnum):
+    """Why an attention backend the child forced on did not run (one ran is a RESULT instead)."""
+
+    REFUSED = "refused"  # torch raised when asked to run it; its message is in the event
+    ABSENT = "absent"  # this torch's sdpa_kernel (or sdp_kernel) cannot select it
+    CUDA_ONLY = "cuda-only"  # a CUDA kernel, and the device is the CPU: not tried
 
 
 class FatalKind(TextEnum):
