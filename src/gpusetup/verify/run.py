@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shlex
 import statistics
 import time
 from dataclasses import dataclass
@@ -117,7 +118,8 @@ def no_runtime(fatal: ChildFatal, python: str, timeout: float, hooks: Hooks) -> 
     if kind == FatalKind.TORCH_MISSING:
         raise MissingRequirement(
             f"torch is not installed in {python}: verify needs it",
-            "pip install 'gpusetup[verify]', or the right CUDA build: gpusetup install",
+            f"install the right build into it: gpusetup install --cuda auto --python {shlex.quote(python)}"
+            " (or --cuda cpu without a GPU)",
         )
     hints = hooks.explain_unusable(python, timeout)
     raise MissingRequirement(
