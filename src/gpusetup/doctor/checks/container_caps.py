@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+import re
+from typing import Any, Dict, Iterator, List, Optional
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 from gpusetup.facts.model import GpuFacts
-from gpusetup.versions import CudaVersion, optional_cuda
+from gpusetup.versions import CudaVersion, optional_cuda, optional_driver
 
 # Forward compatibility (cuda-compat) runs only on datacenter GPUs; NVIDIA's CUDA compatibility guide.
 _UNSUPPORTED_BRANDS = ("geforce", "titan", "quadro", "nvidia rtx", "rtx", "nvs")
@@ -76,35 +77,67 @@ def _compat_paths(ctx: Context) -> List[str]:
     return sorted(set(paths))
 
 
+_LIBCUDA_VERSION = re.compile(r"libcuda\.so\.(\d{3}\.\d+(?:\.\d+)?)$")
+
+
+def _foreign_libcuda(ctx: Context) -> Optional[str]:
+    """A loaded libcuda whose version is not the kernel module's: a compat (forward) libcuda."""
+    host = ctx.facts.host
+    module = optional_driver(host.proc_driver_version or host.nvidia_module_version)
+    for lib in ctx.facts.torch.loaded_libraries:
+        found = _LIBCUDA_VERSION.search(lib.path) if lib.name == "libcuda" else None
+        if found and module is not None and optional_driver(found.group(1)) != module:
+            return lib.path
+    return None
+
+
+def _forward_compat_evidence(ctx: Context, native: Optional[CudaVersion]) -> Dict[str, Any]:
+    """What shows a forward-compat libcuda: error 804, a libcuda of another version than the
+    module, or (in a container only: the image's compat libcuda sets it) NVML's CUDA above native."""
+    torch = ctx.facts.torch
+    nvml_cuda = optional_cuda(ctx.facts.driver.cuda_version)
+    error_804 = any(
+        "804" in m or "forward compatibility" in m for m in [torch.init_error, *torch.init_warnings]
+    )
+    above = bool(ctx.facts.host.container) and (
+        nvml_cuda is not None and native is not None and nvml_cuda > native
+    )
+    return {"error_804": error_804, "foreign": _foreign_libcuda(ctx), "above": above}
+
+
 @check()
 def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
-    """cuda-compat-libs where no compat directory is on the library path but NVML shows its effect."""
+    """cuda-compat-libs where no compat directory is on the library path but its effect shows."""
     driver = ctx.driver_version
     nvml_cuda = optional_cuda(ctx.facts.driver.cuda_version)
     native: Optional[CudaVersion] = (
         ctx.profiles.max_cuda_for_driver(driver, ctx.os_name) if driver is not None else None
     )
-    error_804 = any(
-        "804" in m or "forward compatibility" in m
-        for m in [ctx.facts.torch.init_error, *ctx.facts.torch.init_warnings]
-    )
+    seen = _forward_compat_evidence(ctx, native)
     consumer = [g for g in ctx.gpus if _no_forward_compat(g)]
-    above = nvml_cuda is not None and native is not None and nvml_cuda > native
-    if not consumer or not (above or error_804) or _listed_by_library_check(ctx):
+    if (
+        ctx.facts.torch.cuda_available is True  # CUDA works: whatever libcuda this is, it runs
+        or not consumer
+        or not any(seen.values())
+        or _listed_by_library_check(ctx)
+    ):
         return
-    paths = _compat_paths(ctx)
+    paths = sorted({*_compat_paths(ctx), *([seen["foreign"]] if seen["foreign"] else [])})
     where = (
         f"drop {':'.join(paths)} from the library path"
         if paths
         else "in the container, find it with: ldconfig -p | grep libcuda.so   (an image's "
         "/usr/local/cuda/compat; the NVIDIA container toolkit mounts it over the host's libcuda)"
     )
+    upgrade = (
+        "On the host: upgrade the driver" if ctx.facts.host.container else "Upgrade the driver"
+    )
     yield Finding(
         "cuda-compat-libs",
         Severity.ERROR,
         f"A forward-compatibility libcuda is in use on {consumer[0].name or 'a GeForce/workstation GPU'}, "
         "which does not support it: CUDA error 804 'forward compatibility was attempted on non supported HW'",
-        f"Upgrade the host driver to one that supports CUDA {nvml_cuda or 'the image CUDA'} natively, or "
+        f"{upgrade} to one that supports CUDA {nvml_cuda or 'the image CUDA'} natively, or "
         f"use an image built for CUDA <= {native or 'the driver CUDA'}; or {where}",
         {
             "driver": str(driver) if driver else None,
@@ -112,7 +145,8 @@ def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
             "nvml_cuda": str(nvml_cuda) if nvml_cuda else None,
             "gpu": consumer[0].name,
             "compat_paths": paths,
-            "error_804": error_804,
+            "error_804": seen["error_804"],
+            "libcuda_not_the_module": seen["foreign"],
         },
     )
 
