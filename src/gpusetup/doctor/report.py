@@ -60,7 +60,7 @@ def diagnose(
 def load_facts_file(path: str) -> Facts:
     """Facts from a `doctor --json` report (or its `facts` part), or from a pasted report; "-" is stdin."""
     text = _read_input(path)
-    if text.lstrip().startswith(("{", "[")):
+    if _is_json(text.lstrip()):
         return _facts_from_json(path, text)
     from gpusetup.facts.paste import read_paste
 
@@ -78,9 +78,26 @@ def _read_input(path: str) -> str:
             raise UsageError(f"{where}: larger than {MAX_INPUT_BYTES // 2**20} MiB", hint)
     else:
         data = read_bytes_file(path, where, hint)
-    if data.lstrip().startswith((b"{", b"[")):  # a report: strict UTF-8, as it was written
+    if data.lstrip().startswith(b"{"):  # a report: strict UTF-8, as it was written
         return decode_utf8(data, where, hint)
     return data.decode("utf-8", errors="replace")  # a paste: a stray byte must not hide the rest
+
+
+def _is_json(text: str) -> bool:
+    """A report by content: an object, or a '[' that parses (a shell prompt '[root@host ~]#' does not)."""
+    if text.startswith("{"):
+        return True
+    if not text.startswith("["):
+        return False
+    import json
+
+    try:
+        json.loads(text)
+    except RecursionError:
+        return True  # brackets nested past what Python parses: JSON, refused as such
+    except ValueError:
+        return False
+    return True
 
 
 def _facts_from_json(path: str, text: str) -> Facts:
