@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
@@ -91,18 +91,29 @@ def _foreign_libcuda(ctx: Context) -> Optional[str]:
     return None
 
 
-def _forward_compat_evidence(ctx: Context, native: Optional[CudaVersion]) -> Dict[str, Any]:
-    """What shows a forward-compat libcuda: error 804, a libcuda of another version than the
-    module, or (in a container only: the image's compat libcuda sets it) NVML's CUDA above native."""
+class _Evidence(NamedTuple):
+    """What shows a forward-compat libcuda: error 804, a libcuda of another version than the module,
+    or (in a container only: the image's compat libcuda sets it) NVML's CUDA above native."""
+
+    error_804: bool
+    foreign: Optional[str]  # the loaded libcuda's path when its version is not the module's
+    above: bool
+
+    def any(self) -> bool:
+        return self.error_804 or self.foreign is not None or self.above
+
+
+def _forward_compat_evidence(
+    ctx: Context, native: Optional[CudaVersion], nvml_cuda: Optional[CudaVersion]
+) -> _Evidence:
     torch = ctx.facts.torch
-    nvml_cuda = optional_cuda(ctx.facts.driver.cuda_version)
     error_804 = any(
         "804" in m or "forward compatibility" in m for m in [torch.init_error, *torch.init_warnings]
     )
     above = bool(ctx.facts.host.container) and (
         nvml_cuda is not None and native is not None and nvml_cuda > native
     )
-    return {"error_804": error_804, "foreign": _foreign_libcuda(ctx), "above": above}
+    return _Evidence(error_804, _foreign_libcuda(ctx), above)
 
 
 @check()
@@ -113,16 +124,16 @@ def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
     native: Optional[CudaVersion] = (
         ctx.profiles.max_cuda_for_driver(driver, ctx.os_name) if driver is not None else None
     )
-    seen = _forward_compat_evidence(ctx, native)
+    seen = _forward_compat_evidence(ctx, native, nvml_cuda)
     consumer = [g for g in ctx.gpus if _no_forward_compat(g)]
     if (
         ctx.facts.torch.cuda_available is True  # CUDA works: whatever libcuda this is, it runs
         or not consumer
-        or not any(seen.values())
+        or not seen.any()
         or _listed_by_library_check(ctx)
     ):
         return
-    paths = sorted({*_compat_paths(ctx), *([seen["foreign"]] if seen["foreign"] else [])})
+    paths = sorted({*_compat_paths(ctx), *([seen.foreign] if seen.foreign else [])})
     where = (
         f"drop {':'.join(paths)} from the library path"
         if paths
@@ -145,8 +156,8 @@ def forward_compat_unsupported(ctx: Context) -> Iterator[Finding]:
             "nvml_cuda": str(nvml_cuda) if nvml_cuda else None,
             "gpu": consumer[0].name,
             "compat_paths": paths,
-            "error_804": seen["error_804"],
-            "libcuda_not_the_module": seen["foreign"],
+            "error_804": seen.error_804,
+            "libcuda_not_the_module": seen.foreign,
         },
     )
 
