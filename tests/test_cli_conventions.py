@@ -114,3 +114,11 @@ def test_doctor_outputs_are_one_at_a_time(args: List[str], message: str) -> None
     result = make_runner().invoke(app, ["doctor", "--facts", facts, *args], env=ENV)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_readme_counts_the_checks_doctor_has() -> None:
+    """The README's "(N today)" for --list-checks drifted once (55 against 64): keep it measured."""
+    from gpusetup.doctor.registry import all_ids
+
+    said = re.search(r"lists every finding id \((\d+) today\)", (ROOT / "README.md").read_text())
+    assert said is not None and int(said.group(1)) == len(all_ids())
