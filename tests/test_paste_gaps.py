@@ -288,3 +288,48 @@ _SHAPES = [FM_REFUSAL, FM_FAILED, "os.environ['CUDA_VISIBLE_DEVICES'] = '1'\n",
 def test_fuzz_cut_signal_lines(shape: str, cut: int, junk: str) -> None:
     with contextlib.suppress(UsageError):
         read(shape[:cut] + junk + shape[cut:])
+
+
+# A collect_env paste cut short (stored copies of threads often end after ~1,500 characters).
+HEAD = "Collecting environment information...\nPyTorch version: {}\nIs debug build: False\n"
+
+
+def test_cut_before_cuda_build_takes_the_cu_tag() -> None:
+    facts = read(HEAD.format("2.0.0+cu118") + "CUDA used to bu")
+    assert (facts.torch.cuda_build, facts.torch.cuda_build_stated) == ("11.8", True)
+    assert any("+cu118 tag" in s for s in facts.input.skipped)
+
+
+def test_cut_before_cuda_build_without_a_tag_is_unknown_not_cpu() -> None:
+    facts = read(HEAD.format("1.13.1") + "CUDA used to bu")
+    assert facts.torch.cuda_build is None and facts.torch.cuda_build_stated is False
+    assert any("CUDA build is unknown" in s for s in facts.input.skipped)
+
+
+def test_two_digit_and_cpu_tags() -> None:
+    assert read(HEAD.format("1.4.0+cu92")).torch.cuda_build == "9.2"
+    cpu = read(HEAD.format("2.1.0+cpu"))
+    assert cpu.torch.cuda_build is None and cpu.torch.cuda_build_stated is True
+
+
+def test_the_cut_last_line_is_not_a_value() -> None:
+    facts = read(
+        "PyTorch version: 2.0.0+cu118\nIs debug build: False\nCUDA used to build PyTorch: 1"
+    )
+    assert facts.torch.cuda_build == "11.8"  # from the tag, not the cut "1"
+    assert any("may be cut on its last line" in s for s in facts.input.skipped)
+    cut_version = read(
+        "Is debug build: False\nCUDA used to build PyTorch: 11.8\nPyTorch version: 2.0."
+    )
+    assert cut_version.torch.version is None and cut_version.torch.cuda_build is None
+
+
+def test_a_whole_collect_env_trusts_its_last_line() -> None:
+    text = (
+        "PyTorch version: 2.0.0+cu118\nCUDA used to build PyTorch: 11.8\n\n"
+        "Versions of relevant libraries:\n[pip3] numpy==1.26.4\n[pip3] torch==2.0.0"
+    )
+    facts = read(text)
+    assert facts.torch.cuda_build == "11.8" and facts.torch.numpy_version == "1.26.4"
+    assert [d.version for d in facts.torch.distributions] == ["2.0.0"]
+    assert not any("cut" in s for s in facts.input.skipped)
