@@ -24,6 +24,9 @@ class InputKind(TextEnum):
     COLLECT_ENV = "collect-env"  # a pasted python -m torch.utils.collect_env
     NVIDIA_SMI = "nvidia-smi"  # a pasted nvidia-smi table
     NVIDIA_SMI_Q = "nvidia-smi-q"  # a pasted nvidia-smi -q
+    ERROR_TEXT = (
+        "error-text"  # pasted error/log lines only (journal, dmesg, torch errors), no report
+    )
 
 
 class Unstated(TextEnum):
@@ -98,6 +101,9 @@ class HostFacts:
     nvswitch_count: int = 0  # NVSwitch PCI functions (HGX/DGX): fabric manager needed
     secure_boot: Optional[bool] = None  # UEFI Secure Boot state (unsigned modules will not load)
     env: Dict[str, str] = field(default_factory=dict)  # the environment variables that matter
+    # variables the user's own script or command line sets (os.environ[...] = ..., docker -e):
+    # a fix must change the script, not tell the user to unset them in the shell
+    env_set_by_script: List[str] = field(default_factory=list)
     fabric_manager: FabricManagerFacts = field(default_factory=FabricManagerFacts)
     container_toolkit_version: Optional[str] = None  # nvidia-container-cli / nvidia-ctk --version
 
