@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from gpusetup.doctor.checks.fabric_manager import fabric_finding_id
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
@@ -27,10 +28,13 @@ def cuda_init(ctx: Context) -> Iterator[Finding]:
             "sudo modprobe nvidia_uvm (or reboot)"
         )
     elif "802" in message or "not yet initialized" in message:
+        fabric = fabric_finding_id(ctx)
         fix = (
-            "The NVSwitch fabric manager is not running: it must be installed at exactly the driver's "
-            "version (see fabric-manager-version-mismatch), then: sudo systemctl enable --now "
-            "nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
+            f"Error 802 is the NVSwitch fabric manager not running: see {fabric}, whose fix applies"
+            if fabric
+            else "The NVSwitch fabric manager is not running: it must be installed at exactly the "
+            "driver's version (nv-fabricmanager --version against nvidia-smi), then: sudo systemctl "
+            "enable --now nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
         )
     elif "804" in message or "forward compatibility" in message:
         fix = "A forward-compatibility libcuda on a GPU that does not support it: see cuda-compat-libs"
