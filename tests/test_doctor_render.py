@@ -109,3 +109,76 @@ def test_error_802_points_at_the_fabric_manager_finding(profiles: Profiles) -> N
     facts.host.fabric_manager.log_error = _REFUSAL_LOG
     (init,) = _findings(facts, profiles, "cuda-init-failed")
     assert "see fabric-manager-version-mismatch" in init.fix
+
+
+def _pasted_torch(version: str) -> Facts:
+    """A collect_env-like paste: torch stated, its CUDA build line not, nothing else probed."""
+    facts = facts_fixture("handmade-rtx4090-workstation.json")
+    facts.input.kinds, facts.input.unstated = ["collect-env"], ["host", "libraries"]
+    facts.torch.version, facts.torch.cuda_build = version, None
+    facts.torch.cuda_available = facts.torch.device_count = None
+    facts.torch.python = ""
+    return facts
+
+
+def test_a_paste_that_does_not_state_the_build_is_not_called_a_cpu_build(
+    profiles: Profiles,
+) -> None:
+    facts = _pasted_torch("2.1.0")
+    facts.torch.unavailable["cuda_build"] = "not in the report"
+    ctx = Context(facts, profiles)
+    assert ctx.cuda_build_unknown() and not ctx.cuda_build_absent()
+    assert _findings(facts, profiles, "torch-cpu-build") == []
+    suffixed = _pasted_torch("2.1.0+cu121")  # the version says CUDA, the build line is missing
+    assert not Context(suffixed, profiles).cuda_build_absent()
+    assert _findings(suffixed, profiles, "torch-cpu-build") == []
+
+
+def test_a_paste_that_states_a_cpu_build_is_one(profiles: Profiles) -> None:
+    facts = _pasted_torch("2.1.0+cpu")
+    assert Context(facts, profiles).cuda_build_absent()
+    assert len(_findings(facts, profiles, "torch-cpu-build")) == 1
+
+
+def test_not_in_report_runs_last_and_lists_only_checks_that_did_not_fire(
+    profiles: Profiles,
+) -> None:
+    facts = _pasted_torch("2.1.0+cu121")
+    facts.torch.cuda_build = "12.1"
+    facts.host.env["CUDA_VISIBLE_DEVICES"] = "7"  # the paste showed it: the check fires
+    findings = run_checks(Context(facts, profiles))
+    assert "cuda-visible-devices" in [f.id for f in findings]
+    (host,) = [f for f in findings if f.id == "not-in-report" and f.evidence["area"] == "host"]
+    assert "cuda-visible-devices" not in host.evidence["checks"]
+    assert "cuda-visible-devices" not in host.title
+    assert "container-no-gpu-runtime" in host.evidence["checks"]
+    # ignoring the fired check does not make it "unchecked": it ran
+    ignored = run_checks(Context(facts, profiles), ignore=["cuda-visible-devices"])
+    (again,) = [f for f in ignored if f.id == "not-in-report" and f.evidence["area"] == "host"]
+    assert "cuda-visible-devices" not in again.evidence["checks"]
+
+
+def _human(facts: Facts, profiles: Profiles) -> str:
+    import io
+
+    from rich.console import Console
+
+    from gpusetup.doctor.report import diagnose
+    from gpusetup.render.doctor import render_doctor
+
+    out = io.StringIO()
+    render_doctor(diagnose(facts, profiles), Console(file=out, width=200, no_color=True))
+    return out.getvalue()
+
+
+def test_unknown_values_of_a_paste_read_not_in_the_report(profiles: Profiles) -> None:
+    facts = _pasted_torch("2.1.0")
+    facts.torch.unavailable["cuda_build"] = "not in the report"
+    facts.host.distro = facts.host.os = facts.host.kernel = facts.host.machine = ""
+    facts.driver.cuda_version = None
+    text = _human(facts, profiles)
+    assert "(build not in the report)" in text and "(CPU)" not in text
+    assert "cuda available: not in the report" in text
+    assert "device count not in the report" in text
+    assert "system: not in the report" in text
+    assert "supports CUDA ≤ not in the report" in text

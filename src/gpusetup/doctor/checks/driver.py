@@ -41,7 +41,7 @@ def _no_gpu(ctx: Context, evidence: Dict[str, Any]) -> Finding:
     """No NVIDIA GPU: a fact, not a problem, unless a GPU is expected or torch is a CUDA build."""
     torch = ctx.facts.torch
     cuda_torch = ctx.torch_ok and bool(torch.cuda_build)
-    cpu_torch = ctx.torch_ok and not torch.cuda_build and not torch.hip_build
+    cpu_torch = ctx.cuda_build_absent()
     if _expects_gpu(ctx):
         severity, fix = ERROR, "Run on a machine with an NVIDIA GPU (--expect-gpus asks for one)"
     elif cuda_torch:
