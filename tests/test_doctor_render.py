@@ -182,3 +182,61 @@ def test_unknown_values_of_a_paste_read_not_in_the_report(profiles: Profiles) ->
     assert "device count not in the report" in text
     assert "system: not in the report" in text
     assert "supports CUDA ≤ not in the report" in text
+
+
+def test_nvml_mismatch_in_a_container_names_the_image_libraries_and_the_host(
+    profiles: Profiles,
+) -> None:
+    facts = facts_fixture("handmade-rtx4090-workstation.json")
+    facts.driver.nvml, facts.host.container = "version-mismatch", "docker"
+    (finding,) = _findings(facts, profiles, "nvml-version-mismatch")
+    assert "libnvidia-ml.so" in finding.fix and "libcuda.so" in finding.fix
+    assert "rebuild it without them" in finding.fix
+    assert "On the host: sudo reboot" in finding.fix
+    bare = facts_fixture("handmade-rtx4090-workstation.json")
+    bare.driver.nvml = "version-mismatch"
+    (host,) = _findings(bare, profiles, "nvml-version-mismatch")
+    assert "On the host" not in host.fix and "image" not in host.fix
+
+
+_NO_DRIVER = (
+    "RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU "
+    "and installed a driver from http://www.nvidia.com/Download/index.aspx"
+)
+
+
+def _error_text_paste(caps: str) -> Facts:
+    """What an error-text paste holds: the variable as the user showed it, and torch's error."""
+    facts = Facts()
+    facts.driver.nvml = "not-collected"
+    facts.input.kinds = ["error-text"]
+    facts.input.unstated = ["driver", "gpu-arch", "gpu-health", "host", "libraries", "packages",
+                            "toolkit", "torch"]  # fmt: skip
+    facts.host.env["NVIDIA_DRIVER_CAPABILITIES"] = caps
+    facts.torch.init_warnings = [_NO_DRIVER]
+    return facts
+
+
+def test_capabilities_without_compute_from_an_error_paste(profiles: Profiles) -> None:
+    (finding,) = _findings(_error_text_paste("utility"), profiles, "driver-capabilities-no-compute")
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in finding.fix
+    assert finding.evidence["torch_error"] == _NO_DRIVER
+    for fine in ("compute,utility", "all", "graphics,compute"):
+        assert _findings(_error_text_paste(fine), profiles, "driver-capabilities-no-compute") == []
+
+
+def test_capabilities_without_compute_set_by_the_command(profiles: Profiles) -> None:
+    facts = _error_text_paste("utility,video")
+    facts.host.env_set_by_script = ["NVIDIA_DRIVER_CAPABILITIES"]
+    (finding,) = _findings(facts, profiles, "driver-capabilities-no-compute")
+    assert "change that assignment" in finding.fix
+
+
+def test_capabilities_without_compute_stand_down_where_cuda_works(profiles: Profiles) -> None:
+    facts = facts_fixture("handmade-rtx4090-workstation.json")
+    facts.host.container, facts.host.env["NVIDIA_DRIVER_CAPABILITIES"] = "docker", "utility"
+    assert facts.torch.cuda_available is True
+    assert _findings(facts, profiles, "driver-capabilities-no-compute") == []
+    facts.torch.cuda_available, facts.torch.init_error = False, _NO_DRIVER
+    (init,) = _findings(facts, profiles, "cuda-init-failed")
+    assert "see driver-capabilities-no-compute" in init.fix

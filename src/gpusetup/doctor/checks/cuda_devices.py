@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from gpusetup.doctor.checks.container_caps import capabilities_lack_compute
 from gpusetup.doctor.checks.fabric_manager import fabric_finding_id
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
@@ -36,6 +37,8 @@ def cuda_init(ctx: Context) -> Iterator[Finding]:
             "driver's version (nv-fabricmanager --version against nvidia-smi), then: sudo systemctl "
             "enable --now nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
         )
+    elif "found no nvidia driver" in message.lower() and capabilities_lack_compute(ctx):
+        fix = "libcuda is not mounted into the container: see driver-capabilities-no-compute"
     elif "804" in message or "forward compatibility" in message:
         fix = "A forward-compatibility libcuda on a GPU that does not support it: see cuda-compat-libs"
     yield Finding(
