@@ -165,6 +165,7 @@ def _fm_behind(f: Facts) -> None:
 
 def _caps_utility_only(f: Facts) -> None:
     f.host.container, f.host.env["NVIDIA_DRIVER_CAPABILITIES"] = "docker", "utility"
+    f.torch.cuda_available = False  # without compute no libcuda: CUDA cannot have worked
 
 
 def _pasted_nvidia_smi(f: Facts) -> None:

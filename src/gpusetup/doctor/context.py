@@ -17,6 +17,21 @@ from gpusetup.versions import (
 )
 
 
+def cuda_build_unknown(facts: Facts) -> bool:
+    """torch's CUDA build is not known: not probed/stated, or marked unreadable by the reader."""
+    torch = facts.torch
+    if torch.status != ProbeStatus.OK or Unstated.TORCH.value in facts.input.unstated:
+        return True
+    if torch.cuda_build or torch.hip_build:
+        return False
+    if "cuda_build" in torch.unavailable:
+        return True  # a paste without the line, or "Could not collect": not a CPU build
+    if not facts.input.pasted:
+        return False  # the probe read torch.version.cuda itself: None is a CPU build
+    local = (torch.version or "").partition("+")[2].lower()
+    return local.startswith(("cu", "rocm"))  # "+cu121" with no CUDA stated: the build is unknown
+
+
 @dataclass(frozen=True)
 class Context:
     facts: Facts
@@ -80,6 +95,20 @@ class Context:
     @property
     def torch_ok(self) -> bool:
         return self.facts.torch.status == ProbeStatus.OK
+
+    def cuda_build_unknown(self) -> bool:
+        """torch's CUDA build is not known (see cuda_build_unknown below)."""
+        return cuda_build_unknown(self.facts)
+
+    def cuda_build_absent(self) -> bool:
+        """torch is known to be a CPU build (not merely a report that does not say which build)."""
+        torch = self.facts.torch
+        return (
+            self.torch_ok
+            and not torch.cuda_build
+            and not torch.hip_build
+            and not self.cuda_build_unknown()
+        )
 
     @property
     def torch_cuda(self) -> Optional[CudaVersion]:

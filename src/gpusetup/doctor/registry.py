@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Sequence
+from typing import AbstractSet, Callable, Dict, Iterable, List, Sequence
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding
 from gpusetup.errors import UsageError
 
 CheckFn = Callable[[Context], Iterable[Finding]]
+# A check that reads which ids the others fired (what a paste left unchecked): it runs after them all.
+LastCheckFn = Callable[[Context, AbstractSet[str]], Iterable[Finding]]
 
 _CHECKS: List[CheckFn] = []
+_LAST: List[LastCheckFn] = []
 KNOWN_IDS: Dict[str, str] = {}  # id -> what it means, for --ignore validation and the docs
 
 
@@ -21,6 +24,18 @@ def check(**ids: str) -> Callable[[CheckFn], CheckFn]:
         for key, meaning in ids.items():
             KNOWN_IDS[key.replace("_", "-")] = meaning
         _CHECKS.append(fn)
+        return fn
+
+    return register
+
+
+def check_last(**ids: str) -> Callable[[LastCheckFn], LastCheckFn]:
+    """Register a check that runs after every other and is given the ids they fired."""
+
+    def register(fn: LastCheckFn) -> LastCheckFn:
+        for key, meaning in ids.items():
+            KNOWN_IDS[key.replace("_", "-")] = meaning
+        _LAST.append(fn)
         return fn
 
     return register
@@ -39,12 +54,12 @@ def validate_ignores(ignore: Sequence[str]) -> None:
 def run_checks(ctx: Context, ignore: Sequence[str] = ()) -> List[Finding]:
     """Every finding, errors first; a check that reports an unregistered id is a bug."""
     _load_all()
-    findings: List[Finding] = []
-    for fn in _CHECKS:
-        for finding in fn(ctx):
-            assert finding.id in KNOWN_IDS, f"{fn.__name__} reported unregistered id {finding.id}"
-            if finding.id not in ignore:
-                findings.append(finding)
+    fired: List[Finding] = [finding for fn in _CHECKS for finding in fn(ctx)]
+    ids = frozenset(f.id for f in fired)  # ignored ones too: they ran, so they are not unchecked
+    fired += [finding for last in _LAST for finding in last(ctx, ids)]
+    for finding in fired:
+        assert finding.id in KNOWN_IDS, f"a check reported unregistered id {finding.id}"
+    findings = [f for f in fired if f.id not in ignore]
     return sorted(findings, key=lambda f: (f.severity.rank, f.id))
 
 

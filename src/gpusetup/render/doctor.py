@@ -9,11 +9,15 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from gpusetup.doctor.context import cuda_build_unknown
 from gpusetup.doctor.finding import Severity
 from gpusetup.doctor.report import DoctorReport
 from gpusetup.facts.model import Facts, GpuFacts, TorchFacts
 from gpusetup.facts.status import NumpyStatus, NvmlStatus, ProbeStatus
 from gpusetup.facts.target import reason_text
+
+NOT_IN_REPORT = "not in the report"  # a value the pasted report does not state: never a blank
+UNKNOWN_SYSTEM = f"system: {NOT_IN_REPORT}"
 
 _MARK = {
     Severity.ERROR: ("✖", "bold red"),
@@ -24,9 +28,8 @@ _MARK = {
 
 def render_doctor(report: DoctorReport, console: Console) -> None:
     facts = report.facts
-    console.print(
-        Text("gpusetup doctor", style="bold") + Text(f"  {_system_line(facts)}", style="dim")
-    )
+    system = _system_line(facts) or (UNKNOWN_SYSTEM if facts.input.pasted else "")
+    console.print(Text("gpusetup doctor", style="bold") + Text(f"  {system}", style="dim"))
     if facts.input.pasted:
         console.print(_input_line(facts))
     console.print(_driver_line(facts))
@@ -38,7 +41,7 @@ def render_doctor(report: DoctorReport, console: Console) -> None:
         console.print(Text("Toolkit: not in the report", style="dim"))
     else:
         console.print(_toolkit_line(facts))
-    console.print(_torch_line(facts.torch, facts.input.pasted))
+    console.print(_torch_line(facts.torch, facts.input.pasted, cuda_build_unknown(facts)))
     if facts.torch.status == ProbeStatus.OK and facts.torch.compile is not None:
         console.print(_compile_line(facts.torch))
     target = _target_line(facts.torch)
@@ -92,7 +95,8 @@ def _driver_line(facts: Facts) -> Text:
         version = f"Driver {driver.version}" if driver.version else "Driver: not in the report"
         return Text(version, style="" if driver.version else "dim")
     if driver.nvml == NvmlStatus.OK:
-        text = f"Driver {driver.version} · supports CUDA ≤ {driver.cuda_version or '?'} · {len(facts.gpus)} GPU(s)"
+        cuda = driver.cuda_version or (NOT_IN_REPORT if facts.input.pasted else "?")
+        text = f"Driver {driver.version} · supports CUDA ≤ {cuda} · {len(facts.gpus)} GPU(s)"
         return Text(text)
     module = facts.host.proc_driver_version or facts.host.nvidia_module_version
     extra = f" (kernel module {module})" if module else ""
@@ -185,21 +189,29 @@ def _toolkit_line(facts: Facts) -> Text:
     return Text(f"Toolkit: nvcc {nvcc} · CUDA_HOME {home} · system cuDNN {cudnn}")
 
 
-def _torch_line(torch: TorchFacts, pasted: bool = False) -> Text:
+def _torch_line(torch: TorchFacts, pasted: bool = False, build_unknown: bool = False) -> Text:
     if torch.status == ProbeStatus.NOT_RUN:
         return Text(
-            "Torch: " + ("not in the report" if pasted else "not probed (--no-probe)"), style="dim"
+            "Torch: " + (NOT_IN_REPORT if pasted else "not probed (--no-probe)"), style="dim"
         )
     if torch.status != ProbeStatus.OK:
         return Text(
             f"Torch ({torch.python}): {torch.status} {torch.error[:100]}".rstrip(), style="red"
         )
-    build = (
-        f"CUDA {torch.cuda_build}"
-        if torch.cuda_build
-        else ("ROCm " + torch.hip_build if torch.hip_build else "CPU")
+    if torch.cuda_build:
+        build = f"CUDA {torch.cuda_build}"
+    elif torch.hip_build:
+        build = "ROCm " + torch.hip_build
+    else:
+        build = f"build {NOT_IN_REPORT}" if pasted and build_unknown else "CPU"
+    unknown = NOT_IN_REPORT if pasted else "no"
+    available = (
+        "yes" if torch.cuda_available else (unknown if torch.cuda_available is None else "no")
     )
-    available = "yes" if torch.cuda_available else "no"
+    if torch.device_count is None and pasted:
+        devices = f"device count {NOT_IN_REPORT}"
+    else:
+        devices = f"{torch.device_count or 0} device(s)"
     companions = " · ".join(
         f"{name} {state}"
         for name, state in (
@@ -209,11 +221,14 @@ def _torch_line(torch: TorchFacts, pasted: bool = False) -> Text:
         )
         if state
     )
-    text = f"Torch {torch.version} ({build}) · cuda available: {available}, {torch.device_count or 0} device(s)"
+    text = (
+        f"Torch {torch.version or NOT_IN_REPORT} ({build}) · cuda available: {available}, {devices}"
+    )
     missing = (
         f" · could not read: {', '.join(sorted(torch.unavailable))}" if torch.unavailable else ""
     )
-    return Text(text + (f" · {companions}" if companions else "") + f" · {torch.python}" + missing)
+    python = f" · {torch.python}" if torch.python or not pasted else ""
+    return Text(text + (f" · {companions}" if companions else "") + python + missing)
 
 
 def _target_line(torch: TorchFacts) -> Optional[Text]:

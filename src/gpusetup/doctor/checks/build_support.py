@@ -16,7 +16,7 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 @check(torch_cpu_build="a CPU-only torch on a machine with an NVIDIA GPU")
 def cpu_build(ctx: Context) -> Iterator[Finding]:
     torch = ctx.facts.torch
-    if ctx.torch_ok and not torch.cuda_build and not torch.hip_build and ctx.has_nvidia_gpu:
+    if ctx.cuda_build_absent() and ctx.has_nvidia_gpu:
         yield Finding(
             "torch-cpu-build",
             ERROR,

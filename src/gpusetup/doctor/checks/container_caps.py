@@ -33,31 +33,53 @@ def _capabilities(ctx: Context) -> Optional[List[str]]:
     return None if value is None else [c.strip().lower() for c in value.split(",") if c.strip()]
 
 
+def _no_driver_error(ctx: Context) -> bool:
+    torch = ctx.facts.torch
+    return "found no nvidia driver" in (torch.init_error + " ".join(torch.init_warnings)).lower()
+
+
+def capabilities_lack_compute(ctx: Context) -> bool:
+    """NVIDIA_DRIVER_CAPABILITIES leaves out compute (or, unset, the runtime's default 'utility' does,
+    where a container's torch finds no driver), and CUDA is not shown working."""
+    host = ctx.facts.host
+    caps = _capabilities(ctx)
+    if ctx.facts.torch.cuda_available is True:
+        return False  # CUDA works: libcuda got in (whatever the variable says)
+    if caps is not None:
+        return "compute" not in caps and "all" not in caps
+    return bool(host.container and host.nvidia_visible_devices and _no_driver_error(ctx))
+
+
 @check(
     driver_capabilities_no_compute="a container whose NVIDIA_DRIVER_CAPABILITIES leaves out compute (no libcuda)"
 )
 def driver_capabilities(ctx: Context) -> Iterator[Finding]:
     host, torch = ctx.facts.host, ctx.facts.torch
-    caps = _capabilities(ctx)
-    no_driver = (
-        "found no nvidia driver" in (torch.init_error + " ".join(torch.init_warnings)).lower()
-    )
-    if caps is not None and ("compute" in caps or "all" in caps):
+    if not capabilities_lack_compute(ctx):
         return
-    if caps is None and not (host.container and host.nvidia_visible_devices and no_driver):
-        return  # unset: the runtime's default ("utility") only matters where libcuda is missing
+    caps = _capabilities(ctx)
+    fix = (
+        "Start the container with compute: docker run --gpus all -e "
+        "NVIDIA_DRIVER_CAPABILITIES=compute,utility ...   (compose: environment: "
+        "NVIDIA_DRIVER_CAPABILITIES=compute,utility; or ENV in the image's Dockerfile)"
+    )
+    if "NVIDIA_DRIVER_CAPABILITIES" in host.env_set_by_script:
+        fix = (
+            "Your command or compose file sets NVIDIA_DRIVER_CAPABILITIES itself: change that "
+            "assignment to compute,utility (or all), e.g. -e NVIDIA_DRIVER_CAPABILITIES=compute,utility"
+        )
     yield Finding(
         "driver-capabilities-no-compute",
         Severity.ERROR,
         f"NVIDIA_DRIVER_CAPABILITIES={','.join(caps) if caps is not None else '(unset: utility)'} leaves "
         "out compute: nvidia-smi works but libcuda is not mounted, so torch says 'Found no NVIDIA driver'",
-        "Start the container with compute: docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility "
-        "...   (compose: environment: NVIDIA_DRIVER_CAPABILITIES=compute,utility; or ENV in the image's Dockerfile)",
+        fix,
         {
             "NVIDIA_DRIVER_CAPABILITIES": host.env.get("NVIDIA_DRIVER_CAPABILITIES"),
             "NVIDIA_VISIBLE_DEVICES": host.nvidia_visible_devices,
             "container": host.container or None,
-            "torch_error": torch.init_error or None,
+            "torch_error": torch.init_error
+            or next((w for w in torch.init_warnings if "NVIDIA driver" in w), None),
         },
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from gpusetup.doctor.checks.container_caps import capabilities_lack_compute
+from gpusetup.doctor.checks.fabric_manager import fabric_finding_id
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
@@ -27,11 +29,16 @@ def cuda_init(ctx: Context) -> Iterator[Finding]:
             "sudo modprobe nvidia_uvm (or reboot)"
         )
     elif "802" in message or "not yet initialized" in message:
+        fabric = fabric_finding_id(ctx)
         fix = (
-            "The NVSwitch fabric manager is not running: it must be installed at exactly the driver's "
-            "version (see fabric-manager-version-mismatch), then: sudo systemctl enable --now "
-            "nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
+            f"Error 802 is the NVSwitch fabric manager not running: see {fabric}, whose fix applies"
+            if fabric
+            else "The NVSwitch fabric manager is not running: it must be installed at exactly the "
+            "driver's version (nv-fabricmanager --version against nvidia-smi), then: sudo systemctl "
+            "enable --now nvidia-fabricmanager; its refusal is in: journalctl -u nvidia-fabricmanager"
         )
+    elif "found no nvidia driver" in message.lower() and capabilities_lack_compute(ctx):
+        fix = "libcuda is not mounted into the container: see driver-capabilities-no-compute"
     elif "804" in message or "forward compatibility" in message:
         fix = "A forward-compatibility libcuda on a GPU that does not support it: see cuda-compat-libs"
     yield Finding(
@@ -48,14 +55,28 @@ def cuda_init(ctx: Context) -> Iterator[Finding]:
     )
 
 
+def _visible_devices_fix(by_script: bool, shell_fix: str) -> str:
+    """Where the script or command sets the variable, unsetting it in the shell changes nothing."""
+    if not by_script:
+        return shell_fix
+    return (
+        "Your script or command sets CUDA_VISIBLE_DEVICES itself (os.environ['CUDA_VISIBLE_DEVICES'] "
+        "= ..., export in the launcher, docker -e): change that assignment to valid GPUs (indices or "
+        "UUIDs from nvidia-smi -L), before torch initialises CUDA"
+    )
+
+
 @check(cuda_visible_devices="CUDA_VISIBLE_DEVICES hides all or some GPUs")
 def visible_devices(ctx: Context) -> Iterator[Finding]:
-    value = ctx.facts.host.env.get("CUDA_VISIBLE_DEVICES")
+    host = ctx.facts.host
+    value = host.env.get("CUDA_VISIBLE_DEVICES")
     if value is None or not ctx.gpus:
         return
+    by_script = "CUDA_VISIBLE_DEVICES" in host.env_set_by_script
     result = visible_nvml_indices(value, [g.uuid for g in ctx.gpus])
     evidence = {
         "CUDA_VISIBLE_DEVICES": value,
+        "set_by_script": by_script,
         "visible_nvml_indices": result.visible,
         "gpus": len(ctx.gpus),
     }
@@ -65,9 +86,12 @@ def visible_devices(ctx: Context) -> Iterator[Finding]:
             ERROR,
             f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU: 'No CUDA GPUs are available'"
             + (f" ({result.problem})" if result.problem else ""),
-            "unset CUDA_VISIBLE_DEVICES in the shell, or, where the script sets it "
-            "(os.environ['CUDA_VISIBLE_DEVICES'] = ...), change that line to valid GPUs (by UUID from "
-            "nvidia-smi -L for stability) before torch initialises CUDA",
+            _visible_devices_fix(
+                by_script,
+                "unset CUDA_VISIBLE_DEVICES in the shell, or, where the script sets it "
+                "(os.environ['CUDA_VISIBLE_DEVICES'] = ...), change that line to valid GPUs (by UUID "
+                "from nvidia-smi -L for stability) before torch initialises CUDA",
+            ),
             evidence,
         )
     elif result.problem:
@@ -75,7 +99,11 @@ def visible_devices(ctx: Context) -> Iterator[Finding]:
             "cuda-visible-devices",
             WARNING,
             f"CUDA_VISIBLE_DEVICES={value!r} is cut short: {result.problem}",
-            "Fix the list: only GPUs listed before the bad entry are visible (nvidia-smi -L shows the ids)",
+            _visible_devices_fix(
+                by_script,
+                "Fix the list: only GPUs listed before the bad entry are visible (nvidia-smi -L shows "
+                "the ids)",
+            ),
             evidence,
         )
     elif len(result.visible) < len(ctx.gpus):
@@ -83,7 +111,9 @@ def visible_devices(ctx: Context) -> Iterator[Finding]:
             "cuda-visible-devices",
             INFO,
             f"CUDA_VISIBLE_DEVICES={value!r} shows {len(result.visible)} of {len(ctx.gpus)} GPUs",
-            "Intended? unset CUDA_VISIBLE_DEVICES to use them all",
+            "Intended? your script or command sets it: change its assignment to list every GPU"
+            if by_script
+            else "Intended? unset CUDA_VISIBLE_DEVICES to use them all",
             evidence,
         )
 

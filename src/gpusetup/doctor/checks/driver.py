@@ -41,7 +41,7 @@ def _no_gpu(ctx: Context, evidence: Dict[str, Any]) -> Finding:
     """No NVIDIA GPU: a fact, not a problem, unless a GPU is expected or torch is a CUDA build."""
     torch = ctx.facts.torch
     cuda_torch = ctx.torch_ok and bool(torch.cuda_build)
-    cpu_torch = ctx.torch_ok and not torch.cuda_build and not torch.hip_build
+    cpu_torch = ctx.cuda_build_absent()
     if _expects_gpu(ctx):
         severity, fix = ERROR, "Run on a machine with an NVIDIA GPU (--expect-gpus asks for one)"
     elif cuda_torch:
@@ -152,11 +152,12 @@ def _version_mismatch(driver: DriverFacts, host: HostFacts, evidence: Dict[str, 
     fix = "The driver was upgraded while the old kernel module is still loaded: " + _RELOAD_MODULES
     if host.container:
         fix = (
-            "Inside a container: the host's kernel module and the libnvidia-ml the container sees "
-            "differ. If the image installs its own driver libraries (dpkg -l | grep -E "
-            "'libnvidia-(compute|ml)'), remove them from the image and let the NVIDIA container "
-            "toolkit mount the host's; otherwise the host was upgraded without a reboot: on the "
-            "host, " + _RELOAD_MODULES + ", then restart the container"
+            "Inside a container, the libnvidia-ml the container loads is not the host kernel "
+            "module's. Either the image ships its own driver libraries (libnvidia-ml.so, libcuda.so; "
+            "check: dpkg -l | grep -E 'libnvidia-(compute|ml)'), which must not be in an image: "
+            "rebuild it without them (no driver or libnvidia-* packages; the NVIDIA container "
+            "toolkit mounts the host's at start). Or the host driver was upgraded without a reboot. "
+            "On the host: " + _RELOAD_MODULES + ", then restart the container"
         )
     return Finding(
         "nvml-version-mismatch",

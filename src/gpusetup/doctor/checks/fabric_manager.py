@@ -13,25 +13,73 @@ from gpusetup.doctor.registry import check
 _REFUSAL = re.compile(
     r"driver interface version (\S+) do(?:n|esn)[\'\u2019]t match with driver version (\S+?)\.?(?:\s|$)"
 )
+_RPM_DISTROS = ("red hat", "rhel", "centos", "rocky", "alma", "fedora", "oracle", "amazon")
+_DEB_DISTROS = ("ubuntu", "debian")
 
 
-def _mismatch(ctx: Context) -> Optional[tuple[str, str]]:
-    """(fabric manager version, driver version) when they differ, from --version or from its log."""
+def mismatch(ctx: Context) -> Optional[tuple[str, str]]:
+    """(fabric manager version, driver version) when they differ, from its log or from --version."""
     fm = ctx.facts.host.fabric_manager
     logged = _REFUSAL.search(fm.log_error or "")
     if logged:
-        return logged.group(1), logged.group(2)
+        return logged.group(1), logged.group(2)  # its own words: it refused to start
     driver = ctx.driver_version
-    if fm.version and driver is not None and fm.version.strip() != str(driver):
-        return fm.version.strip(), str(driver)
+    if not fm.version or driver is None or fm.version.strip() == str(driver):
+        return None
+    if fm.unit_state == "inactive" and not fabric_evidence(ctx):
+        return None  # an idle fabric manager on a machine without NVSwitch harms nothing
+    return fm.version.strip(), str(driver)
+
+
+def fabric_evidence(ctx: Context) -> bool:
+    """Some sign this machine needs the fabric manager: NVSwitches, SXM GPUs, a fabric state, error 802."""
+    torch = ctx.facts.torch
+    return (
+        ctx.facts.host.nvswitch_count > 0
+        or any("sxm" in g.name.lower() for g in ctx.gpus)
+        or any(g.fabric_state in ("not-started", "in-progress", "completed") for g in ctx.gpus)
+        or any(
+            "802" in m or "not yet initialized" in m
+            for m in [torch.init_error, *torch.init_warnings]
+        )
+    )
+
+
+def fabric_finding_id(ctx: Context) -> Optional[str]:
+    """The fabric-manager finding these facts fire, for cuda-init-failed to point at (None: none)."""
+    fm = ctx.facts.host.fabric_manager
+    if mismatch(ctx) is not None:
+        return "fabric-manager-version-mismatch"
+    if fm.unit_state == "failed" or (fm.unit_state == "inactive" and fabric_evidence(ctx)):
+        return "fabric-manager-failed"
+    if any(g.fabric_state in ("not-started", "in-progress") for g in ctx.gpus):
+        return "fabric-manager-inactive"
     return None
+
+
+def _pinned_install(distro: str, branch: str, driver: str) -> str:
+    """Install exactly the driver's version and hold it, with the distro's own package manager."""
+    apt = (
+        f"sudo apt-get install -y nvidia-fabricmanager-{branch}={driver}-1 && "
+        f"sudo apt-mark hold nvidia-fabricmanager-{branch}"
+    )
+    dnf = (
+        f"sudo dnf install -y nvidia-fabric-manager-{driver}-1 && "
+        "sudo dnf versionlock add nvidia-fabric-manager"
+    )
+    lowered = distro.lower()
+    if any(d in lowered for d in _RPM_DISTROS):
+        return dnf
+    if any(d in lowered for d in _DEB_DISTROS):
+        return apt
+    return f"{apt}   (RHEL/Rocky: {dnf})"
 
 
 @check(
     fabric_manager_version_mismatch="the fabric manager's version differs from the driver's: it refuses to start (CUDA error 802)"
 )
 def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
-    found = _mismatch(ctx)
+    found = mismatch(ctx)
     if found is None:
         return
     fm_version, driver = found
@@ -42,11 +90,10 @@ def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
         Severity.ERROR,
         f"The fabric manager is {fm_version} but the driver is {driver}: it refuses to start, so CUDA "
         "fails with error 802 'system not yet initialized'",
-        f"Install the fabric manager of exactly the driver's version and hold both: sudo apt install "
-        f"nvidia-fabricmanager-{branch}={driver}-1 && sudo apt-mark hold nvidia-fabricmanager-{branch} "
-        f"nvidia-driver-{branch} && sudo systemctl restart nvidia-fabricmanager   (RHEL: sudo dnf install "
-        f"nvidia-fabric-manager-{driver}; or move the driver to {fm_version}); restarting the service "
-        "alone does not help",
+        f"Install the fabric manager of exactly the driver's version {driver} and pin it: "
+        f"{_pinned_install(ctx.facts.host.distro, branch, driver)} && sudo systemctl restart "
+        f"nvidia-fabricmanager   (or move the driver to {fm_version}); restarting the service alone "
+        "does not help",
         {
             "fabric_manager_version": fm_version,
             "driver": driver,
@@ -59,18 +106,18 @@ def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
 @check(fabric_manager_failed="the fabric manager service on an NVSwitch system is not running")
 def fabric_manager_state(ctx: Context) -> Iterator[Finding]:
     fm, host = ctx.facts.host.fabric_manager, ctx.facts.host
-    stopped = fm.unit_state == "failed" or (fm.unit_state == "inactive" and host.nvswitch_count > 0)
-    if not stopped or _mismatch(ctx) is not None:
-        return  # fabric-manager-version-mismatch names the cause and the fix
+    if fabric_finding_id(ctx) != "fabric-manager-failed":
+        return  # not stopped, or fabric-manager-version-mismatch names the cause and the fix
     driver = ctx.driver_version
-    branch = driver.branch if driver else "<driver branch>"
+    branch = str(driver.branch) if driver else "<driver branch>"
+    version = str(driver) if driver else "<driver version>"
     yield Finding(
         "fabric-manager-failed",
         Severity.ERROR,
         f"The nvidia-fabricmanager service is {fm.unit_state}: on NVSwitch systems CUDA then fails with "
         "error 802 'system not yet initialized'",
         "Read why it stopped: sudo journalctl -u nvidia-fabricmanager -n 50; it must be the driver's exact "
-        f"version (sudo apt install nvidia-fabricmanager-{branch}={driver or '<driver version>'}-1), then: "
+        f"version ({_pinned_install(host.distro, branch, version)}), then: "
         "sudo systemctl enable --now nvidia-fabricmanager",
         {
             "unit_state": fm.unit_state,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Tuple
+from typing import AbstractSet, Dict, Iterator, Tuple
 
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
-from gpusetup.doctor.registry import check
+from gpusetup.doctor.registry import check_last
 from gpusetup.facts.model import Unstated
 
 # area -> (what it is, the checks that need it, the command that collects it)
@@ -56,17 +56,20 @@ NEEDS: Dict[Unstated, Tuple[str, Tuple[str, ...], str]] = {
 }  # fmt: skip
 
 
-@check(not_in_report="a pasted report does not state facts some checks need")
-def unstated(ctx: Context) -> Iterator[Finding]:
+@check_last(not_in_report="a pasted report does not state facts some checks need")
+def unstated(ctx: Context, fired: AbstractSet[str]) -> Iterator[Finding]:
+    """Runs after every other check: a check that fired anyway was not left unchecked."""
     facts = ctx.facts
     if not facts.input.pasted:
         return
     for value in facts.input.unstated:
         what, needed_by, command = NEEDS[Unstated(value)]
+        unchecked = [fid for fid in needed_by if fid not in fired]
         yield Finding(
             "not-in-report",
             Severity.INFO,
-            f"Not in this report: {what}; unchecked: {', '.join(needed_by)}",
+            f"Not in this report: {what}"
+            + (f"; unchecked: {', '.join(unchecked)}" if unchecked else ""),
             f"Collect it: {command}",
-            {"area": value, "checks": list(needed_by), "input": facts.input.kinds},
+            {"area": value, "checks": unchecked, "input": facts.input.kinds},
         )
