@@ -381,3 +381,37 @@ def test_bullet_retyped_values() -> None:
 def test_one_bullet_alone_is_not_a_report() -> None:
     with pytest.raises(UsageError):
         read("- Driver Version: 470.57\n")
+
+
+_REFUSED_CURLY = (
+    "fabric manager NVIDIA GPU driver interface version 550.90.07 don\u2019t match with driver "
+    "version 550.107.02. Please update with matching NVIDIA driver package"
+)
+_REFUSED_DOESNT = (
+    "Nov 05 13:55:26 node1 nv-fabricmanager[104230]: fabric manager NVIDIA GPU driver interface "
+    "version 550.127.05 doesn't match with driver version 550.120. Please update with the "
+    "matching NVIDIA driver package."
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "versions"),
+    [
+        (_REFUSED_CURLY, ("550.90.07", "550.107.02")),
+        (_REFUSED_DOESNT, ("550.127.05", "550.120")),
+    ],
+)
+def test_refusal_wordings(line: str, versions: tuple[str, str]) -> None:
+    facts = read(line + "\n")
+    assert (facts.host.fabric_manager.version, facts.driver.version) == versions
+
+
+def test_systemd_journal_says_the_start_failed() -> None:
+    text = (
+        "Nov 05 13:55:26 node1 systemd[1]: Starting NVIDIA fabric manager service...\n"
+        "Nov 05 13:55:26 node1 systemd[1]: nvidia-fabricmanager.service: Control process exited, "
+        "code=exited, status=1/FAILURE\n"
+    )
+    assert read(text).host.fabric_manager.unit_state == "failed"
+    running = FM_FAILED.replace("failed (Result: exit-code)", "active (running)")
+    assert read(running + text).host.fabric_manager.unit_state == "active"  # Active: says now
