@@ -20,6 +20,7 @@ from gpusetup.facts.paste.clean import clean_lines
 from gpusetup.facts.paste.host_signals import MAX_LINE, read_host_signals
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+PASTES = Path(__file__).resolve().parent / "fixtures" / "paste"
 
 # Short hand-made excerpts, in the shapes the lines take in real threads.
 FM_REFUSAL = (
@@ -333,3 +334,84 @@ def test_a_whole_collect_env_trusts_its_last_line() -> None:
     assert facts.torch.cuda_build == "11.8" and facts.torch.numpy_version == "1.26.4"
     assert [d.version for d in facts.torch.distributions] == ["2.0.0"]
     assert not any("cut" in s for s in facts.input.skipped)
+
+
+SMI_L = (
+    "$ nvidia-smi -L\n"
+    "GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-5a6f1c2e-0b3d-4c4e-9a1f-2b3c4d5e6f70)\n"
+    "  MIG 3g.40gb     Device  0: (UUID: MIG-8d1f2a3b-4c5d-5e6f-7a8b-9c0d1e2f3a4b)\n"
+    "GPU 1: NVIDIA A100-SXM4-80GB (UUID: GPU-6a6f1c2e-0b3d-4c4e-9a1f-2b3c4d5e6f71)\n"
+)
+
+
+def test_nvidia_smi_l() -> None:
+    facts = read(SMI_L)
+    assert facts.input.kinds == ["nvidia-smi-l"]
+    assert [(g.index, g.name) for g in facts.gpus] == [
+        (0, "NVIDIA A100-SXM4-80GB"),
+        (1, "NVIDIA A100-SXM4-80GB"),
+    ]
+    assert facts.gpus[0].uuid.startswith("GPU-5a6f") and facts.gpus[0].mig_enabled is True
+    assert facts.gpus[1].mig_enabled is None  # -L does not say MIG is off
+    assert facts.driver.version is None and facts.driver.nvml == "ok"
+    assert "driver" in facts.input.unstated and "gpu-arch" in facts.input.unstated
+
+
+def test_nvidia_smi_l_with_a_table_only_adds_uuids() -> None:
+    table = (PASTES / "mistral-inference-144-nvidia-smi-525-geforce.txt").read_text()
+    alone = read(table)
+    both = read(
+        table + "\nGPU 0: NVIDIA GeForce X (UUID: GPU-1234abcd-0000-0000-0000-000000000000)\n"
+    )
+    assert [g.name for g in both.gpus] == [g.name for g in alone.gpus]
+    assert both.gpus[0].uuid.startswith("GPU-1234abcd")
+
+
+def test_bullet_retyped_values() -> None:
+    facts = read(
+        "Environment:\n- Driver Version: 470.57\n* CUDA version: 11.3\n- PyTorch Version: 1.10.0\n"
+    )
+    assert facts.driver.version == "470.57" and facts.torch.version == "1.10.0"
+    # typed by hand: NVML is not shown working, and "CUDA version" names no one CUDA
+    assert facts.driver.nvml == "not-collected" and facts.driver.cuda_version is None
+    assert facts.torch.cuda_build is None and facts.torch.cuda_build_stated is False
+    assert any("'cuda version: 11.3' typed by hand" in s for s in facts.input.skipped)
+
+
+def test_one_bullet_alone_is_not_a_report() -> None:
+    with pytest.raises(UsageError):
+        read("- Driver Version: 470.57\n")
+
+
+_REFUSED_CURLY = (
+    "fabric manager NVIDIA GPU driver interface version 550.90.07 don\u2019t match with driver "
+    "version 550.107.02. Please update with matching NVIDIA driver package"
+)
+_REFUSED_DOESNT = (
+    "Nov 05 13:55:26 node1 nv-fabricmanager[104230]: fabric manager NVIDIA GPU driver interface "
+    "version 550.127.05 doesn't match with driver version 550.120. Please update with the "
+    "matching NVIDIA driver package."
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "versions"),
+    [
+        (_REFUSED_CURLY, ("550.90.07", "550.107.02")),
+        (_REFUSED_DOESNT, ("550.127.05", "550.120")),
+    ],
+)
+def test_refusal_wordings(line: str, versions: tuple[str, str]) -> None:
+    facts = read(line + "\n")
+    assert (facts.host.fabric_manager.version, facts.driver.version) == versions
+
+
+def test_systemd_journal_says_the_start_failed() -> None:
+    text = (
+        "Nov 05 13:55:26 node1 systemd[1]: Starting NVIDIA fabric manager service...\n"
+        "Nov 05 13:55:26 node1 systemd[1]: nvidia-fabricmanager.service: Control process exited, "
+        "code=exited, status=1/FAILURE\n"
+    )
+    assert read(text).host.fabric_manager.unit_state == "failed"
+    running = FM_FAILED.replace("failed (Result: exit-code)", "active (running)")
+    assert read(running + text).host.fabric_manager.unit_state == "active"  # Active: says now

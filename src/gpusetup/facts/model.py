@@ -24,6 +24,7 @@ class InputKind(TextEnum):
     COLLECT_ENV = "collect-env"  # a pasted python -m torch.utils.collect_env
     NVIDIA_SMI = "nvidia-smi"  # a pasted nvidia-smi table
     NVIDIA_SMI_Q = "nvidia-smi-q"  # a pasted nvidia-smi -q
+    NVIDIA_SMI_L = "nvidia-smi-l"  # a pasted nvidia-smi -L (GPU names and UUIDs only)
     ERROR_TEXT = (
         "error-text"  # pasted error/log lines only (journal, dmesg, torch errors), no report
     )
