@@ -13,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gpusetup.cli import app
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts, Unstated
 from gpusetup.facts.paste import read_paste
 from gpusetup.facts.paste.clean import clean_lines
 from gpusetup.facts.paste.host_signals import MAX_LINE, read_host_signals
+from tests.conftest import make_runner
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PASTES = Path(__file__).resolve().parent / "fixtures" / "paste"
@@ -297,20 +299,20 @@ HEAD = "Collecting environment information...\nPyTorch version: {}\nIs debug bui
 
 def test_cut_before_cuda_build_takes_the_cu_tag() -> None:
     facts = read(HEAD.format("2.0.0+cu118") + "CUDA used to bu")
-    assert (facts.torch.cuda_build, facts.torch.cuda_build_stated) == ("11.8", True)
+    assert (facts.torch.cuda_build, "cuda_build" in facts.torch.unavailable) == ("11.8", False)
     assert any("+cu118 tag" in s for s in facts.input.skipped)
 
 
 def test_cut_before_cuda_build_without_a_tag_is_unknown_not_cpu() -> None:
     facts = read(HEAD.format("1.13.1") + "CUDA used to bu")
-    assert facts.torch.cuda_build is None and facts.torch.cuda_build_stated is False
+    assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
     assert any("CUDA build is unknown" in s for s in facts.input.skipped)
 
 
 def test_two_digit_and_cpu_tags() -> None:
     assert read(HEAD.format("1.4.0+cu92")).torch.cuda_build == "9.2"
     cpu = read(HEAD.format("2.1.0+cpu"))
-    assert cpu.torch.cuda_build is None and cpu.torch.cuda_build_stated is True
+    assert cpu.torch.cuda_build is None and "cuda_build" not in cpu.torch.unavailable
 
 
 def test_the_cut_last_line_is_not_a_value() -> None:
@@ -374,7 +376,7 @@ def test_bullet_retyped_values() -> None:
     assert facts.driver.version == "470.57" and facts.torch.version == "1.10.0"
     # typed by hand: NVML is not shown working, and "CUDA version" names no one CUDA
     assert facts.driver.nvml == "not-collected" and facts.driver.cuda_version is None
-    assert facts.torch.cuda_build is None and facts.torch.cuda_build_stated is False
+    assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
     assert any("'cuda version: 11.3' typed by hand" in s for s in facts.input.skipped)
 
 
@@ -415,3 +417,12 @@ def test_systemd_journal_says_the_start_failed() -> None:
     assert read(text).host.fabric_manager.unit_state == "failed"
     running = FM_FAILED.replace("failed (Result: exit-code)", "active (running)")
     assert read(running + text).host.fabric_manager.unit_state == "active"  # Active: says now
+
+
+def test_cut_before_cuda_build_is_not_called_a_cpu_build_by_doctor(tmp_path: Path) -> None:
+    """The unknown build is the checks' mark too: torch-cpu-build must not fire on a cut paste."""
+    paste = tmp_path / "cut.txt"
+    paste.write_text(HEAD.format("1.13.1") + "CUDA used to bu")
+    result = make_runner().invoke(app, ["doctor", "--facts", str(paste), "--json"])
+    ids = [f["id"] for f in json.loads(result.stdout)["findings"]]
+    assert result.exit_code in (0, 1) and "torch-cpu-build" not in ids

@@ -233,8 +233,9 @@ def _build_from_tag(torch: TorchFacts, reading: Reading) -> None:
     elif version.endswith("+cpu"):
         where = "a CPU build by the version's +cpu tag"
     else:
-        torch.cuda_build_stated = False
         where = "unknown (no +cuXYZ tag in the version)"
+        # Unknown, not a CPU build: the checks read this mark (doctor.context.cuda_build_unknown).
+        torch.unavailable["cuda_build"] = "the paste ends before 'CUDA used to build PyTorch'"
     reading.missing.append(
         f"collect_env: the paste ends before 'CUDA used to build PyTorch'; the CUDA build is {where}"
     )
