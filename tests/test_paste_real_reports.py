@@ -48,12 +48,6 @@ def test_every_class_fixture_has_its_source_beside_it() -> None:
 # --- error 802: the fabric manager is not the driver's version ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses an error-only paste (exit 2): it does not take the "
-    "`nv-fabricmanager[N]: fabric manager NVIDIA GPU driver interface version X don't match with "
-    "driver version Y` journal line into host.fabric_manager.version / log_error and driver.version",
-)
 def test_fabric_manager_journal_line_gpu_operator_544() -> None:
     report = _doctor(CLASSES / "gpu-operator-544-fabric-manager-journal.txt")
     (finding,) = _by_id(report, "fabric-manager-version-mismatch")
@@ -62,11 +56,6 @@ def test_fabric_manager_journal_line_gpu_operator_544() -> None:
     assert "systemctl start" not in finding["fix"]  # starting it again does not help
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same reader line as gpu-operator-544, here quoted in single backticks with a trailing "
-    "period: the fabric-manager check needs fm version 525.85.12 + driver version 530.41.03",
-)
 def test_fabric_manager_error_quoted_siderolabs_pkgs_720() -> None:
     report = _doctor(CLASSES / "siderolabs-pkgs-720-fabric-manager-error.txt")
     (finding,) = _by_id(report, "fabric-manager-version-mismatch")
@@ -159,13 +148,6 @@ def test_the_libnvrtc_error_itself_is_read_pytorch_97041() -> None:
 # --- a CUDA build of torch without its nvidia-* wheels ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses this paste (exit 2): it does not take `ValueError: libnvrtc.so.*[0-9]"
-    ".*[0-9] not found in the system path` as torch.import_error, nor a `poetry show --tree` block "
-    "(`└── torch 2.0.1` with no nvidia-* children) as the installed packages; nvidia-wheels-missing "
-    "needs torch 2.0.1 (a CUDA build on Linux) and the list of nvidia-* distributions present",
-)
 def test_nvidia_wheels_missing_under_poetry_pytorch_100974() -> None:
     report = _doctor(CLASSES / "pytorch-100974-poetry-nvidia-wheels-missing.txt")
     (finding,) = _by_id(report, "nvidia-wheels-missing")
