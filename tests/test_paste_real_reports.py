@@ -244,14 +244,6 @@ def test_conda_binary_listed_by_pip_is_one_install_pytorch_52515() -> None:
     assert _by_id(report, "multiple-torch-installs") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="false alarm: driver-too-old-for-torch takes 450.80.02 (the CUDA 11.x minor-version-"
-    "compatibility floor) as the minimum for a CUDA 11.0 build, but CUDA 11.0 GA's own minimum is "
-    "450.51.05 (toolkit release notes, table 3), and this collect_env says `Is CUDA available: True`; "
-    "the profile/check needs the per-release minimum for x.0 builds, and should not call a driver "
-    "too old when the paste shows CUDA working",
-)
 def test_driver_450_51_05_is_not_too_old_for_a_cuda_11_0_build_pytorch_52515() -> None:
     report = _doctor(CLASSES / "pytorch-52515-collect-env-1.7.1-conda-binary-truncated.txt")
     assert _by_id(report, "driver-too-old-for-torch") == []
