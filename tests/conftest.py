@@ -91,3 +91,12 @@ def make_runner() -> CliRunner:
         return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:
         return CliRunner()
+
+
+def default_signals() -> None:
+    """preexec_fn for a CLI a test signals: gpusetup keeps a signal its parent ignores (as under
+    nohup, or a job started with & in a script), so the test resets SIGINT and SIGHUP to default."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)

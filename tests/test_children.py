@@ -24,6 +24,7 @@ import gpusetup
 from gpusetup.facts.probe import probe_torch
 from gpusetup.plumbing import process
 from gpusetup.verify.child import run_child
+from tests.conftest import default_signals
 from tests.fakes.stub_envs import make_env
 
 pytestmark = [
@@ -359,6 +360,7 @@ def test_a_signal_ends_the_probes_detached_grandchild(sig: int, code: int, tmp_p
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_signals,
     )
     grandchild = read_pid(pidfile, seconds=120)
     try:

@@ -17,6 +17,7 @@ from typing import List
 
 import pytest
 
+from tests.conftest import default_signals
 from tests.fakes.stub_envs import make_env
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -68,6 +69,7 @@ def test_a_signal_ends_the_child_too(
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src")),
+        preexec_fn=default_signals,
     )
     deadline = time.monotonic() + 30
     children: List[int] = []
