@@ -240,3 +240,38 @@ def test_capabilities_without_compute_stand_down_where_cuda_works(profiles: Prof
     facts.torch.cuda_available, facts.torch.init_error = False, _NO_DRIVER
     (init,) = _findings(facts, profiles, "cuda-init-failed")
     assert "see driver-capabilities-no-compute" in init.fix
+
+
+def _markdown(facts: Facts, profiles: Profiles) -> str:
+    from gpusetup.doctor.report import diagnose
+    from gpusetup.render.markdown import render_markdown
+
+    return render_markdown(diagnose(facts, profiles))
+
+
+def test_markdown_of_an_error_text_paste_cause_then_others_then_what_to_collect(
+    profiles: Profiles,
+) -> None:
+    facts = _error_text_paste("utility")
+    facts.host.fabric_manager.unit_state = "failed"  # a second, unrelated finding
+    out = _markdown(facts, profiles)
+    assert out.startswith("### gpusetup doctor\n\nRead: error-text paste.")
+    cause = out.index("**Likely cause: `")
+    others, collect = out.index("**Other findings**"), out.index("**What to collect next**")
+    assert cause < others < collect
+    assert "`fabric-manager-failed`" in out[others:collect]
+    # one line per command: the host and the libraries are both collected by doctor --json
+    assert out.count("`gpusetup doctor --json`") == 1
+    assert "`python -m torch.utils.collect_env` (unchecked without it: torch-cpu-build" in out
+    assert out.index("`python -m torch.utils.collect_env`") < out.index("`nvidia-smi`")
+
+
+def test_markdown_names_the_specific_cause_before_the_symptom(profiles: Profiles) -> None:
+    facts = facts_fixture("handmade-h100-sxm-cu124.json")
+    facts.input.kinds = ["collect-env"]
+    facts.torch.cuda_available, facts.torch.init_error = False, _ERROR_802
+    facts.host.fabric_manager.log_error = _REFUSAL_LOG
+    out = _markdown(facts, profiles)
+    assert "**Likely cause: `fabric-manager-version-mismatch`**" in out
+    assert out.index("fabric-manager-version-mismatch") < out.index("`cuda-init-failed`")
+    assert "nvidia-fabricmanager-530=530.41.03-1" in out
