@@ -112,3 +112,30 @@ def test_bad_report_files_exit_2(tmp_path: Path, content: str, message: str) -> 
 def test_no_files_exit_2() -> None:
     result = runner.invoke(app, ["report"])
     assert result.exit_code == 2 and "no report files given" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "envelope"),
+    [
+        ("doctor", {"schema": "gpusetup.doctor/1", "exit_code": 4, "error": {"message": "boom"}}),
+        ("verify", {"schema": "gpusetup.verify/1", "exit_code": 3, "error": {"message": "no GPU"}}),
+    ],
+)
+def test_a_run_that_ended_in_an_error_is_not_ok(
+    tmp_path: Path, kind: str, envelope: Dict[str, Any]
+) -> None:
+    """A --json error envelope holds no report: the node is named, never shown as "ok"."""
+    failed = tmp_path / "node9.json"
+    failed.write_text(json.dumps(envelope))
+    result = runner.invoke(app, ["report", _doctor(tmp_path, "node1"), str(failed), "--json"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    (node,) = [n for n in document["nodes"] if n["name"] == "node9"]
+    code = envelope["exit_code"]
+    assert node["failed_runs"] == [
+        f"{kind} did not finish (exit {code}): {envelope['error']['message']}"
+    ]
+    assert f"node9: {kind} did not finish" in " ".join(document["problems"])
+    table = runner.invoke(app, ["report", _doctor(tmp_path, "node1"), str(failed)]).stdout
+    row = next(line for line in table.splitlines() if line.startswith("node9"))
+    assert "did not finish" in row and " ok " not in row

@@ -255,3 +255,17 @@ def test_real_uv_ignores_its_hostile_config(
     result = _gpusetup(env, *args, "--installer", "uv")
     assert result.returncode == 0, result.stdout + result.stderr
     assert _installed(venv) == "2.6.0+cu124 0.21.0+cu124"
+
+
+@pytest.mark.parametrize("fmt", ["command", "requirements", "uv", "conda"])
+def test_any_format_only_prints_and_never_runs_the_installer(
+    indexes: Dict[str, Path], venv: Path, tmp_path: Path, stale: Path, fmt: str
+) -> None:
+    """--format command once fell through to a real install: every format is print-only."""
+    marker = _fake_pip(venv, str(stale))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    args = ["--profiles", str(indexes["profiles"]), "--profile", "site", "--python", str(venv)]
+    result = _gpusetup(env, *args, "--installer", "pip", "--format", fmt)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not marker.exists()  # pip never ran
+    assert "torch" in result.stdout

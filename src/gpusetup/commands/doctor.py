@@ -41,6 +41,7 @@ def doctor(
     from gpusetup.doctor.registry import all_ids, validate_ignores
     from gpusetup.doctor.report import diagnose
 
+    _check_outputs(json_out, markdown, list_checks)
     if list_checks:
         for finding_id, meaning in all_ids().items():
             print_line(f"{finding_id:<28} {meaning}")
@@ -56,6 +57,23 @@ def doctor(
     report = diagnose(facts, profiles, ignored, strict, expected)
     _render(report, json_out, markdown)
     raise typer.Exit(int(report.exit_code))
+
+
+def _check_outputs(json_out: bool, markdown: bool, list_checks: bool) -> None:
+    """One output at a time: a silently dropped --markdown or --json would mislead a script."""
+    from gpusetup.errors import UsageError
+
+    if json_out and markdown:
+        raise UsageError(
+            "--json cannot be combined with --markdown: each is a whole output",
+            "drop one: --json for programs, --markdown for an issue comment",
+        )
+    if list_checks and (json_out or markdown):
+        given = "--json" if json_out else "--markdown"
+        raise UsageError(
+            f"--list-checks cannot be combined with {given}: it prints the table of check ids",
+            f"drop {given}: the table is one id and its meaning per line",
+        )
 
 
 def _facts(

@@ -329,6 +329,9 @@ class TorchFacts:
     version: Optional[str] = None  # 2.4.1+cu121
     location: Optional[str] = None  # torch.__file__
     cuda_build: Optional[str] = None  # torch.version.cuda; None for a CPU build
+    # False: a paste cut before "CUDA used to build PyTorch" with no +cuXYZ tag in the version, so a
+    # None cuda_build above is unknown, not a CPU build
+    cuda_build_stated: bool = True
     hip_build: Optional[str] = None
     cudnn_version: Optional[int] = None
     cudnn_available: Optional[bool] = None

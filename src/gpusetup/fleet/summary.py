@@ -29,6 +29,7 @@ class Node:
     gpus: List[str] = field(default_factory=list)
     doctor_errors: List[str] = field(default_factory=list)
     verify_passed: Optional[bool] = None
+    failed_runs: List[str] = field(default_factory=list)  # "doctor did not finish (exit 4): ..."
     verify_failures: List[str] = field(default_factory=list)
     results: List[Dict[str, Any]] = field(default_factory=list)
     sources: Dict[str, List[Tuple[str, Dict[str, Any]]]] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class FleetReport:
                     "gpus": n.gpus,
                     "doctor_errors": n.doctor_errors,
                     "verify_passed": n.verify_passed,
+                    "failed_runs": n.failed_runs,
                 }
                 for n in self.nodes
             ],
@@ -88,7 +90,8 @@ def build_fleet(
             node, summary = _add_verify(nodes, path, data)
         conflicts += _conflict(node, data["schema"].split(".")[1].split("/")[0], path, summary)
     ordered = sorted(nodes.values(), key=lambda n: n.name)
-    problems = conflicts + [
+    problems = conflicts + [f"{n.name}: {run}" for n in ordered for run in n.failed_runs]
+    problems += [
         f"{n.name}: doctor errors: {', '.join(n.doctor_errors)}" for n in ordered if n.doctor_errors
     ]
     problems += [
@@ -132,6 +135,11 @@ def _add_doctor(
     from gpusetup.facts.status import ProbeStatus
     from gpusetup.plumbing.codec import from_jsonable
 
+    failed = _failed_run("doctor", data)
+    if failed is not None:
+        node = nodes.setdefault(_node_name(path, None), Node(_node_name(path, None)))
+        node.failed_runs.append(failed)
+        return node, {"failed": failed}
     try:
         facts: Optional[Facts] = from_jsonable(Facts, data.get("facts"), "facts")
     except UsageError:  # facts from another gpusetup version: its own findings are used
@@ -172,6 +180,10 @@ def _add_verify(
 ) -> Tuple[Node, Dict[str, Any]]:
     name = _node_name(path, data.get("host"))
     node = nodes.setdefault(name, Node(name))
+    failed = _failed_run("verify", data)
+    if failed is not None:
+        node.failed_runs.append(failed)
+        return node, {"failed": failed}
     node.verify_passed = bool(data.get("passed"))
     node.results = list(data.get("results") or [])
     node.verify_failures = [
@@ -187,6 +199,16 @@ def _add_verify(
         node.torch = next((d.get("torch") for d in devices), None)
     summary = {"GPUs": gpus, "torch": next((d.get("torch") for d in devices), None)}
     return node, {**summary, "verify result": node.verify_passed}
+
+
+def _failed_run(kind: str, data: Dict[str, Any]) -> Optional[str]:
+    """A --json run that ended in an error (its envelope holds "error", not a report): never "ok"."""
+    error = data.get("error")
+    if not isinstance(error, dict):
+        return None
+    message = error.get("message")
+    text = message[:200] if isinstance(message, str) and message else "no message"
+    return f"{kind} did not finish (exit {data.get('exit_code', '?')}): {text}"
 
 
 def _broken_values(nodes: Sequence[Node]) -> List[str]:

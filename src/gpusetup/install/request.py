@@ -50,8 +50,8 @@ class InstallOptions:
 
     @property
     def prints_text(self) -> bool:
-        """--print or a --format other than the plan: only the command or file is printed."""
-        return self.print_only or (self.fmt or "command") != "command"
+        """--print or any --format (command included): the command or file is printed, never run."""
+        return self.print_only or self.fmt is not None
 
 
 def check_options(o: InstallOptions) -> None:

@@ -12,7 +12,20 @@ if TYPE_CHECKING:
 
 
 def _verify(node: Node) -> str:
+    if any(run.startswith("verify ") for run in node.failed_runs):
+        return "did not finish"
     return "-" if node.verify_passed is None else ("pass" if node.verify_passed else "FAIL")
+
+
+def _doctor_cell(node: Node) -> str:
+    if "doctor" not in node.sources:
+        return "-"
+    return "did not finish" if _doctor_failed(node) else (", ".join(node.doctor_errors) or "ok")
+
+
+def _doctor_failed(node: Node) -> bool:
+    """A doctor run that ended in an error reported nothing: it is not an "ok" node."""
+    return any(run.startswith("doctor ") for run in node.failed_runs)
 
 
 def _gpus(node: Node) -> str:
@@ -41,14 +54,21 @@ def render_report(fleet: FleetReport, console: Console) -> None:
     for node in fleet.nodes:
         errors = len(node.doctor_errors)
         doctor = f"{errors} error{'s' if errors != 1 else ''}" if errors else "ok"
+        doctor = "did not finish" if _doctor_failed(node) else doctor
+        doctor = doctor if "doctor" in node.sources else "-"  # no doctor report for this node
         table.add_row(
             node.name,
             node.driver or "-",
             node.cuda or "-",
             node.torch or "-",
             _short_gpus(node),
-            Text(doctor, style="red" if node.doctor_errors else "green"),
-            Text(_verify(node), style="red" if node.verify_passed is False else "green"),
+            Text(doctor, style="red" if errors or _doctor_failed(node) else "green"),
+            Text(
+                _verify(node),
+                style="red"
+                if node.verify_passed is False or _verify(node) == "did not finish"
+                else "green",
+            ),
         )
     console.print(table)
     for title, lines in (
@@ -88,7 +108,7 @@ def markdown_report(fleet: FleetReport) -> str:
                 n.cuda or "-",
                 n.torch or "-",
                 _gpus(n),
-                ", ".join(n.doctor_errors) or "ok",
+                _doctor_cell(n),
                 _verify(n),
             )
         )

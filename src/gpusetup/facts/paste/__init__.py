@@ -10,9 +10,10 @@ import datetime
 from typing import List, Set
 
 from gpusetup.errors import UsageError
-from gpusetup.facts.model import Facts, InputFacts, TorchFacts, Unstated
+from gpusetup.facts.model import Facts, InputFacts, InputKind, TorchFacts, Unstated
 from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_q
 from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
+from gpusetup.facts.paste.host_signals import read_host_signals
 from gpusetup.facts.paste.reading import Reading
 from gpusetup.facts.paste.signals import read_signals
 from gpusetup.facts.status import NvmlStatus, ProbeStatus
@@ -38,12 +39,16 @@ def read_paste(text: str, name: str = "the input") -> Facts:
             if reading.found:
                 readings.append(reading)
                 used |= reading.used
-    if not readings:
+    remaining = [line for line in lines if line.number not in used]
+    signals = read_signals(remaining, facts.torch) | read_host_signals(remaining, facts)
+    if not readings and not signals:
         raise UsageError(
-            f"{name}: not a report doctor can read (it reads {FORMATS})",
+            f"{name}: not a report doctor can read (it reads {FORMATS}, or their error lines)",
             "paste the whole output of one of these commands",
         )
-    used |= read_signals([line for line in lines if line.number not in used], facts.torch)
+    if not readings:  # error lines alone: they state almost nothing else
+        readings.append(Reading(InputKind.ERROR_TEXT, set(signals), [], set(Unstated)))
+    used |= signals
     facts.input = _input(readings, lines, used)
     facts.gpusetup_version = ""
     facts.collected_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -10,6 +10,7 @@ from gpusetup.facts.model import (
     Facts,
     GpuFacts,
     InputKind,
+    TorchFacts,
     Unstated,
 )
 from gpusetup.facts.paste.clean import Line
@@ -69,28 +70,60 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     fields: Dict[str, List[str]] = {}
     packages: List[Tuple[str, str]] = []
     current: Optional[str] = None
+    last: Optional[Tuple[Line, str]] = None  # the last value line read, and its field ("": package)
     for line in lines:
         split, pkg = _split(line.text), _PKG.match(line.text)
         if split is not None:
             current = split[0]
             fields.setdefault(current, []).append(split[1])
             reading.used.add(line.number)
+            last = (line, current)
         elif pkg:
             packages.append((pkg.group(1), pkg.group(2).strip()))
             reading.used.add(line.number)
             current = None
+            last = (line, "")
         elif (
             current in ("gpu models and configuration", "cudnn version", "cpu")
             and line.text.strip()
         ):
             fields[current].append(line.text.strip())
             reading.used.add(line.number)
+            last = (line, current)
         elif _BANNER.match(line.text) or line.text.strip() in _NOISE or _VLLM.match(line.text):
             reading.used.add(line.number)
     if not reading.used:
         return reading
+    if last is not None and _cut(fields, lines, last[0]):
+        _drop_cut_line(fields, packages, last, reading)
     _apply(fields, packages, facts, reading)
     return reading
+
+
+def _cut(fields: Dict[str, List[str]], lines: List[Line], line: Line) -> bool:
+    """Whether the paste ends, cut short, on this value line (before the package lists)."""
+    tail = [other for other in lines if other.text.strip()]
+    ended_here = bool(tail) and tail[-1].number == line.number
+    return ended_here and "versions of relevant libraries" not in fields
+
+
+def _drop_cut_line(
+    fields: Dict[str, List[str]],
+    packages: List[Tuple[str, str]],
+    last: Tuple[Line, str],
+    reading: Reading,
+) -> None:
+    """A paste cut mid-line leaves a partial value ('2.0.' for '2.0.1'): the last line is not read."""
+    line, key = last
+    if key:
+        fields[key].pop()
+        if not fields[key]:
+            del fields[key]
+    elif packages:
+        packages.pop()
+    reading.missing.append(
+        f"collect_env: the paste may be cut on its last line, not read as a value: {line.text.strip()[:80]!r}"
+    )
 
 
 def _first(fields: Dict[str, List[str]], key: str) -> Optional[str]:
@@ -143,12 +176,38 @@ def _torch(fields: Dict[str, List[str]], facts: Facts, reading: Reading) -> None
     torch.version = version.split()[0]
     cuda = _stated(_first(fields, "cuda used to build pytorch"))
     torch.cuda_build = cuda if cuda and re.match(r"^\d+\.\d+", cuda) else None
+    if (
+        "cuda used to build pytorch" not in fields
+        and "versions of relevant libraries" not in fields
+    ):
+        _build_from_tag(torch, reading)
     hip = _stated(_first(fields, "rocm used to build pytorch"))
     torch.hip_build = hip
     torch.cuda_available = _yes(_first(fields, "is cuda available"))
     python = _stated(_first(fields, "python version"))
     if python:
         torch.python_version = python.split()[0]
+
+
+_CU_TAG = re.compile(r"\+cu(\d{2,3})$")
+
+
+def _build_from_tag(torch: TorchFacts, reading: Reading) -> None:
+    """A paste cut before "CUDA used to build PyTorch": the build from the +cuXYZ tag, else unknown."""
+    version = torch.version or ""
+    tag = _CU_TAG.search(version)
+    if tag:
+        digits = tag.group(1)
+        torch.cuda_build = f"{digits[:-1]}.{digits[-1]}"
+        where = f"taken from the version's +cu{digits} tag: {torch.cuda_build}"
+    elif version.endswith("+cpu"):
+        where = "a CPU build by the version's +cpu tag"
+    else:
+        torch.cuda_build_stated = False
+        where = "unknown (no +cuXYZ tag in the version)"
+    reading.missing.append(
+        f"collect_env: the paste ends before 'CUDA used to build PyTorch'; the CUDA build is {where}"
+    )
 
 
 def _host(fields: Dict[str, List[str]], facts: Facts) -> None:

@@ -3,39 +3,48 @@
 from __future__ import annotations
 
 import re
-from typing import List, Set
+from typing import List, Optional, Set
 
 from gpusetup.facts.model import TorchFacts
 from gpusetup.facts.paste.clean import Line
 
-_CUDA_INIT = re.compile(
-    r"(CUDA initialization: .*|Unexpected error from cudaGetDeviceCount\(\).*|"
-    r"Found no NVIDIA driver on your system.*|The NVIDIA driver on your system is too old.*|"
-    r".*with CUDA capability sm_\d+ is not compatible with the current PyTorch installation.*|"
-    r".*CUDA driver version is insufficient for CUDA runtime version.*|"
-    r".*Error 80[0-9]: [a-z ]+.*|.*CUDA unknown error.*)"
+MAX_LINE = 4096
+
+# No leading ".*" (quadratic in a search): a line naming one of these is the message, whole ...
+_CUDA_INIT_LINE = re.compile(
+    r"with CUDA capability sm_\d+ is not compatible with the current PyTorch installation|"
+    r"CUDA driver version is insufficient for CUDA runtime version|Error 80[0-9]: [a-z ]|"
+    r"CUDA unknown error"
+)
+# ... and one holding one of these is the message from there on.
+_CUDA_INIT_FROM = re.compile(
+    r"CUDA initialization: |Unexpected error from cudaGetDeviceCount\(\)|"
+    r"Found no NVIDIA driver on your system|The NVIDIA driver on your system is too old"
 )
 _DRIVER_API = re.compile(r"found version (\d{4,5})\b")
 _CUDNN = re.compile(
     r"(cuDNN version (?:incompatibility|mismatch): .*|Could not load library libcudnn\S*\. Error: .*)"
 )
-_PRELOAD = re.compile(r"(lib[\w+-]+\.so\S*? not found in the system path.*)")
+_PRELOAD = re.compile(r"(lib[\w+-]{1,80}\.so\S{0,80}? not found in the system path.*)")
 _SOURCE = re.compile(r"^\s{2,}\S.*[()=].*$")
-_TRIGGERED = re.compile(r"\s*\(Triggered internally at .*$")
+_TRIGGERED = "(Triggered internally at "
 
 
 def read_signals(lines: List[Line], torch: TorchFacts) -> Set[int]:
     """Fill torch's error fields from the lines that carry them; return those lines' numbers."""
     used: Set[int] = set()
     for line in lines:
-        text = line.text.strip()
+        text = line.text[:MAX_LINE].strip()  # a cap keeps every search short
         hit = False
-        for pattern, sink in ((_CUDA_INIT, "cuda"), (_CUDNN, "cudnn"), (_PRELOAD, "preload")):
+        messages = [(_cuda_init(text), "cuda")]
+        for pattern, sink in ((_CUDNN, "cudnn"), (_PRELOAD, "preload")):
             match = pattern.search(text)
-            if not match:
+            messages.append((match.group(1) if match else None, sink))
+        for found, sink in messages:
+            if found is None:
                 continue
             hit = True
-            message = _TRIGGERED.sub("", match.group(1)).strip()
+            message = _untriggered(found)
             if sink == "cuda" and message not in torch.init_warnings:
                 torch.init_warnings.append(message)
             elif sink == "cudnn" and not torch.cudnn_error:
@@ -52,3 +61,17 @@ def read_signals(lines: List[Line], torch: TorchFacts) -> Set[int]:
     after = {line.number + 1 for line in lines if line.number in used}
     used |= {line.number for line in lines if line.number in after and _SOURCE.match(line.text)}
     return used
+
+
+def _cuda_init(text: str) -> Optional[str]:
+    """The CUDA initialisation message a line carries, if any."""
+    if _CUDA_INIT_LINE.search(text):
+        return text
+    start = _CUDA_INIT_FROM.search(text)
+    return text[start.start() :] if start else None
+
+
+def _untriggered(message: str) -> str:
+    """The message without torch's "(Triggered internally at ...)" tail."""
+    cut = message.find(_TRIGGERED)
+    return (message if cut < 0 else message[:cut]).strip()

@@ -1,0 +1,204 @@
+"""Host lines people paste beside (or instead of) a report: fabric manager, NVML errors, env settings.
+
+Each line is read on its own, capped at MAX_LINE characters, with linear regexes only. What a line
+does not say stays unknown; a value a command or script sets is named in host.env_set_by_script.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Set, Tuple
+
+from gpusetup.facts.host import RELEVANT_ENV
+from gpusetup.facts.model import Facts
+from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.status import NvmlStatus
+
+MAX_LINE = 4096
+_MAX_EVIDENCE = 500
+_VERSION = r"(\d+(?:\.\d+){1,3})"
+
+# nv-fabricmanager's refusal ("don't" in older releases, "doesn't" later).
+_FM_REFUSAL = re.compile(
+    r"driver interface version "
+    + _VERSION
+    + r" do(?:n|esn)['\u2019]t match with driver version "
+    + _VERSION
+)
+_FM_LOG = re.compile(r"\bnv-fabricmanager(?:\[\d+\])?:\s*(\S.*)$")
+_FM_ERRORISH = re.compile(
+    r"error|fail|abort|mismatch|don't match|doesn't match|not supported", re.I
+)
+_FM_VERSION = re.compile(r"Fabric Manager version is\s*:\s*" + _VERSION, re.IGNORECASE)
+# systemctl status: the unit header ("● nvidia-fabricmanager.service - ...") and its Active: line.
+_UNIT = re.compile(r"^\s*(?:[\u25cf\u25cb\u00d7*]\s*)?(\S+)\.service(?:\s|$)")
+_UNIT_FIELD = re.compile(r"^\s*(Loaded|Docs|Process|Main PID|Tasks|Memory|CPU|CGroup):\s")
+_ACTIVE = re.compile(r"^\s*Active:\s*(active|inactive|failed|activating|deactivating|reloading)\b")
+
+_NVML_FAILED = re.compile(
+    r"Failed to initialize NVML: (Driver/library version mismatch|Unknown Error|"
+    r"Insufficient Permissions|Driver Not Loaded)",
+    re.IGNORECASE,
+)
+_NVML_STATUS = {
+    "driver/library version mismatch": NvmlStatus.VERSION_MISMATCH,
+    "unknown error": NvmlStatus.UNKNOWN,
+    "insufficient permissions": NvmlStatus.NO_PERMISSION,
+    "driver not loaded": NvmlStatus.DRIVER_NOT_LOADED,
+}
+_SMI_NO_DRIVER = re.compile(
+    r"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver"
+)
+_NVML_LIB = re.compile(r"NVML library version:\s*" + _VERSION)
+_NVRM_MISMATCH = re.compile(
+    r"NVRM: API mismatch: the client has the version "
+    + _VERSION
+    + r", but\s+this kernel module has the version "
+    + _VERSION
+)
+
+_NAME = r"([A-Z_][A-Z0-9_]*)"
+_VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"';&|]*)"
+# docker/podman run -e NAME=VALUE, --env NAME=VALUE, --env=NAME=VALUE, -e "NAME=VALUE"
+_DOCKER_ENV = re.compile(r"(?:^|\s)(?:-e|--env)(?:=|\s+)[\"']?" + _NAME + r"=([^\s\"']*)")
+# os.environ['NAME'] = 'value' / os.environ["NAME"]="value" (a value that is not a literal: None)
+_PY_ENVIRON = re.compile(
+    r"os\.environ\[\s*([\"'])" + _NAME + r"\1\s*\]\s*=\s*(?:([\"'])([^\"'\n]*)\3)?"
+)
+# A shell prompt before a command: "$ ", "# ", "(venv) user@host:~/dir$ ".
+_PROMPT = re.compile(r"^\s*(?:\([^()\s]*\)\s*)?(?:[\w.@-]+:[^\s$#]*[$#]\s+|[$#>]\s+)?")
+_KEYWORD = re.compile(r"(export|ENV|env|-)\s+")
+_ASSIGN = re.compile(_NAME + "=" + _VALUE)
+_SPACE = re.compile(r"\s+")
+
+
+def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
+    """Fill fabric manager, NVML and environment facts from the lines that state them."""
+    used: Set[int] = set()
+    fm_unit = False  # inside a `systemctl status` block of the fabric manager
+    for line in lines:
+        text = line.text[:MAX_LINE].strip()
+        if not text:
+            continue
+        unit = _UNIT.match(text)
+        if unit:
+            fm_unit = "fabricmanager" in unit.group(1) or "fabric-manager" in unit.group(1)
+            if fm_unit:
+                used.add(line.number)
+                continue
+        if fm_unit and _UNIT_FIELD.match(text):
+            used.add(line.number)
+            continue
+        hits = (
+            _fabric_manager(text, fm_unit, facts),
+            _nvml(text, facts),
+            _environment(text, facts),
+        )
+        if any(hits):
+            used.add(line.number)
+    return used
+
+
+def _fabric_manager(text: str, fm_unit: bool, facts: Facts) -> bool:
+    fm = facts.host.fabric_manager
+    active = _ACTIVE.match(text) if fm_unit else None
+    if active:
+        fm.unit_state = active.group(1)
+        return True
+    version = _FM_VERSION.search(text)
+    if version:
+        fm.version = version.group(1)
+        return True
+    refusal = _FM_REFUSAL.search(text)
+    if refusal:
+        fm.version = refusal.group(1)
+        fm.log_error = text[:_MAX_EVIDENCE]
+        if facts.driver.version is None:
+            facts.driver.version = refusal.group(2)
+        return True
+    log = _FM_LOG.search(text)
+    if log:
+        if not fm.log_error and _FM_ERRORISH.search(log.group(1)):
+            fm.log_error = text[:_MAX_EVIDENCE]
+        return True
+    return False
+
+
+def _nvml(text: str, facts: Facts) -> bool:
+    driver = facts.driver
+    failed = _NVML_FAILED.search(text)
+    if failed:
+        if driver.nvml != NvmlStatus.OK:  # a working nvidia-smi in the same paste wins
+            driver.nvml = _NVML_STATUS[failed.group(1).lower()]
+            driver.nvml_error = failed.group(0) + _library_note(driver.nvml_version)
+        return True
+    if _SMI_NO_DRIVER.search(text):
+        if driver.nvml != NvmlStatus.OK and not driver.nvml_error:
+            driver.nvml = NvmlStatus.DRIVER_NOT_LOADED
+            driver.nvml_error = text[:_MAX_EVIDENCE]
+        return True
+    library = _NVML_LIB.search(text)
+    if library:
+        driver.nvml_version = library.group(1)
+        if driver.nvml_error and "NVML library version" not in driver.nvml_error:
+            driver.nvml_error += _library_note(driver.nvml_version)
+        return True
+    nvrm = _NVRM_MISMATCH.search(text)
+    if nvrm:
+        driver.nvml_version = driver.nvml_version or nvrm.group(1)
+        facts.host.proc_driver_version = facts.host.proc_driver_version or nvrm.group(2)
+        return True
+    return False
+
+
+def _library_note(version: Optional[str]) -> str:
+    return f" (NVML library version: {version})" if version else ""
+
+
+def _environment(text: str, facts: Facts) -> bool:
+    found: List[Tuple[str, Optional[str], bool]] = []  # (name, value or None, set by a script)
+    for match in _PY_ENVIRON.finditer(text):
+        found.append((match.group(2), match.group(4), True))
+    for match in _DOCKER_ENV.finditer(text):
+        found.append((match.group(1), match.group(2), True))
+    if not found:
+        found = _shell(text)
+    hit = False
+    for name, value, by_script in found:
+        if name not in RELEVANT_ENV:
+            continue
+        hit = True
+        if value is not None and "$" not in value:
+            facts.host.env[name] = value
+            if name == "NVIDIA_VISIBLE_DEVICES":
+                facts.host.nvidia_visible_devices = value
+        if by_script and name not in facts.host.env_set_by_script:
+            facts.host.env_set_by_script.append(name)
+    return hit
+
+
+def _shell(text: str) -> List[Tuple[str, Optional[str], bool]]:
+    """Assignments at the start of a shell line: bare (an env listing), export, ENV, or a prefix."""
+    pos = _PROMPT.match(text)
+    start = pos.end() if pos else 0
+    keyword = _KEYWORD.match(text, start)
+    if keyword:
+        start = keyword.end()
+    found: List[Tuple[str, Optional[str], bool]] = []
+    while True:
+        match = _ASSIGN.match(text, start)
+        if not match:
+            break
+        found.append((match.group(1), match.group(2).strip("\"'"), False))
+        start = match.end()
+        space = _SPACE.match(text, start)
+        if not space:
+            break
+        start = space.end()
+    if not found:
+        return []
+    rest = text[start:].strip()
+    # export X=..., ENV X=... (a Dockerfile), - X=... (compose), or a prefix before a command; a
+    # bare line (an env listing) states the value without setting it
+    by_script = keyword is not None or (bool(rest) and rest[0] not in "#\\")
+    return [(n, v, by_script) for n, v, _ in found]
