@@ -275,3 +275,17 @@ def test_markdown_names_the_specific_cause_before_the_symptom(profiles: Profiles
     assert "**Likely cause: `fabric-manager-version-mismatch`**" in out
     assert out.index("fabric-manager-version-mismatch") < out.index("`cuda-init-failed`")
     assert "nvidia-fabricmanager-530=530.41.03-1" in out
+
+
+def test_cuda_visible_devices_that_hides_any_count_fires_without_the_gpus(
+    profiles: Profiles,
+) -> None:
+    """An error-text paste shows the script's assignment but not the GPUs."""
+    facts = _error_text_paste("compute,utility")
+    facts.torch.init_warnings = []
+    facts.host.env["CUDA_VISIBLE_DEVICES"] = "-1"
+    facts.host.env_set_by_script = ["CUDA_VISIBLE_DEVICES"]
+    (finding,) = _findings(facts, profiles, "cuda-visible-devices")
+    assert "change that assignment" in finding.fix and "unset" not in finding.fix.lower()
+    facts.host.env["CUDA_VISIBLE_DEVICES"] = "3"  # hides all only where there are <= 3 GPUs
+    assert _findings(facts, profiles, "cuda-visible-devices") == []
