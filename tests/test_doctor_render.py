@@ -289,3 +289,24 @@ def test_cuda_visible_devices_that_hides_any_count_fires_without_the_gpus(
     assert "change that assignment" in finding.fix and "unset" not in finding.fix.lower()
     facts.host.env["CUDA_VISIBLE_DEVICES"] = "3"  # hides all only where there are <= 3 GPUs
     assert _findings(facts, profiles, "cuda-visible-devices") == []
+
+
+def test_error_text_pastes_through_the_reader_give_the_cause(profiles: Profiles) -> None:
+    """End to end: the paste reader's facts (error-text) reach the right finding and fix."""
+    from gpusetup.facts.paste import read_paste
+
+    fm = read_paste(
+        "$ sudo systemctl status nvidia-fabricmanager\n"
+        "     Active: failed (Result: exit-code) since Tue 2023-05-02 10:00:00 UTC; 5min ago\n"
+        f"May 02 10:00:00 node1 {_REFUSAL_LOG}\n"
+        f"UserWarning: CUDA initialization: {_ERROR_802}\n"
+    )
+    assert fm.input.kinds == ["error-text"]
+    (finding,) = _findings(fm, profiles, "fabric-manager-version-mismatch")
+    assert "nvidia-fabricmanager-530=530.41.03-1" in finding.fix
+    caps = read_paste(
+        "docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=utility -it img python train.py\n"
+        f"{_NO_DRIVER}\n"
+    )
+    (capability,) = _findings(caps, profiles, "driver-capabilities-no-compute")
+    assert "change that assignment" in capability.fix  # docker -e is the command's own setting
