@@ -310,3 +310,18 @@ def test_error_text_pastes_through_the_reader_give_the_cause(profiles: Profiles)
     )
     (capability,) = _findings(caps, profiles, "driver-capabilities-no-compute")
     assert "change that assignment" in capability.fix  # docker -e is the command's own setting
+
+
+def test_nvml_mismatch_in_a_paste_that_does_not_say_container_gives_both_fixes(
+    profiles: Profiles,
+) -> None:
+    from gpusetup.facts.paste import read_paste
+
+    facts = read_paste(
+        "$ nvidia-smi\nFailed to initialize NVML: Driver/library version mismatch\n"
+        "NVML library version: 535.183\n"
+    )
+    (finding,) = _findings(facts, profiles, "nvml-version-mismatch")
+    assert finding.fix.startswith("The driver was upgraded while the old kernel module")
+    assert "Inside a container" in finding.fix and "On the host: sudo reboot" in finding.fix
+    assert finding.evidence["nvml_library_version"] == "535.183"
