@@ -105,3 +105,33 @@ def test_driver_cuda_request_raises_only_usage_errors(text: str) -> None:
 @functools.cache
 def _profiles() -> Profiles:
     return load_profiles([])
+
+
+@pytest.mark.parametrize(
+    ("build", "driver", "too_old"),
+    [
+        ("11.0", "450.51.05", False),  # 11.0's own minimum, below 11.x's 450.80.02 (pytorch#52515)
+        ("11.0", "450.36.06", True),
+        ("11.1", "450.51.05", True),  # an 11.1 build needs 455.23, or 450.80.02 by minor compat
+        ("11.1", "450.80.02", False),
+        ("12.4", "525.60.13", False),  # minor-version compatibility
+        ("12.4", "520.61.05", True),
+    ],
+)
+def test_driver_floor_of_a_build_is_its_own_minimum_or_minor_compat(
+    profiles: Profiles, build: str, driver: str, too_old: bool
+) -> None:
+    """A build runs on its own toolkit's driver or on the minor-compat floor, whichever is older."""
+    from gpusetup.doctor.context import Context
+    from gpusetup.doctor.registry import run_checks
+    from tests.conftest import facts_fixture
+
+    facts = facts_fixture("handmade-rtx4090-workstation.json")
+    facts.torch.version, facts.torch.cuda_build = f"2.0.0+cu{build.replace('.', '')}", build
+    facts.driver.version, facts.driver.cuda_version = driver, None
+    errors = [
+        f
+        for f in run_checks(Context(facts, profiles))
+        if f.id == "driver-too-old-for-torch" and f.severity.value == "error"
+    ]
+    assert bool(errors) is too_old, errors

@@ -13,13 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gpusetup.cli import app
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts, Unstated
 from gpusetup.facts.paste import read_paste
 from gpusetup.facts.paste.clean import clean_lines
 from gpusetup.facts.paste.host_signals import MAX_LINE, read_host_signals
+from tests.conftest import make_runner
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+PASTES = Path(__file__).resolve().parent / "fixtures" / "paste"
 
 # Short hand-made excerpts, in the shapes the lines take in real threads.
 FM_REFUSAL = (
@@ -296,20 +299,20 @@ HEAD = "Collecting environment information...\nPyTorch version: {}\nIs debug bui
 
 def test_cut_before_cuda_build_takes_the_cu_tag() -> None:
     facts = read(HEAD.format("2.0.0+cu118") + "CUDA used to bu")
-    assert (facts.torch.cuda_build, facts.torch.cuda_build_stated) == ("11.8", True)
+    assert (facts.torch.cuda_build, "cuda_build" in facts.torch.unavailable) == ("11.8", False)
     assert any("+cu118 tag" in s for s in facts.input.skipped)
 
 
 def test_cut_before_cuda_build_without_a_tag_is_unknown_not_cpu() -> None:
     facts = read(HEAD.format("1.13.1") + "CUDA used to bu")
-    assert facts.torch.cuda_build is None and facts.torch.cuda_build_stated is False
+    assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
     assert any("CUDA build is unknown" in s for s in facts.input.skipped)
 
 
 def test_two_digit_and_cpu_tags() -> None:
     assert read(HEAD.format("1.4.0+cu92")).torch.cuda_build == "9.2"
     cpu = read(HEAD.format("2.1.0+cpu"))
-    assert cpu.torch.cuda_build is None and cpu.torch.cuda_build_stated is True
+    assert cpu.torch.cuda_build is None and "cuda_build" not in cpu.torch.unavailable
 
 
 def test_the_cut_last_line_is_not_a_value() -> None:
@@ -333,3 +336,93 @@ def test_a_whole_collect_env_trusts_its_last_line() -> None:
     assert facts.torch.cuda_build == "11.8" and facts.torch.numpy_version == "1.26.4"
     assert [d.version for d in facts.torch.distributions] == ["2.0.0"]
     assert not any("cut" in s for s in facts.input.skipped)
+
+
+SMI_L = (
+    "$ nvidia-smi -L\n"
+    "GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-5a6f1c2e-0b3d-4c4e-9a1f-2b3c4d5e6f70)\n"
+    "  MIG 3g.40gb     Device  0: (UUID: MIG-8d1f2a3b-4c5d-5e6f-7a8b-9c0d1e2f3a4b)\n"
+    "GPU 1: NVIDIA A100-SXM4-80GB (UUID: GPU-6a6f1c2e-0b3d-4c4e-9a1f-2b3c4d5e6f71)\n"
+)
+
+
+def test_nvidia_smi_l() -> None:
+    facts = read(SMI_L)
+    assert facts.input.kinds == ["nvidia-smi-l"]
+    assert [(g.index, g.name) for g in facts.gpus] == [
+        (0, "NVIDIA A100-SXM4-80GB"),
+        (1, "NVIDIA A100-SXM4-80GB"),
+    ]
+    assert facts.gpus[0].uuid.startswith("GPU-5a6f") and facts.gpus[0].mig_enabled is True
+    assert facts.gpus[1].mig_enabled is None  # -L does not say MIG is off
+    assert facts.driver.version is None and facts.driver.nvml == "ok"
+    assert "driver" in facts.input.unstated and "gpu-arch" in facts.input.unstated
+
+
+def test_nvidia_smi_l_with_a_table_only_adds_uuids() -> None:
+    table = (PASTES / "mistral-inference-144-nvidia-smi-525-geforce.txt").read_text()
+    alone = read(table)
+    both = read(
+        table + "\nGPU 0: NVIDIA GeForce X (UUID: GPU-1234abcd-0000-0000-0000-000000000000)\n"
+    )
+    assert [g.name for g in both.gpus] == [g.name for g in alone.gpus]
+    assert both.gpus[0].uuid.startswith("GPU-1234abcd")
+
+
+def test_bullet_retyped_values() -> None:
+    facts = read(
+        "Environment:\n- Driver Version: 470.57\n* CUDA version: 11.3\n- PyTorch Version: 1.10.0\n"
+    )
+    assert facts.driver.version == "470.57" and facts.torch.version == "1.10.0"
+    # typed by hand: NVML is not shown working, and "CUDA version" names no one CUDA
+    assert facts.driver.nvml == "not-collected" and facts.driver.cuda_version is None
+    assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
+    assert any("'cuda version: 11.3' typed by hand" in s for s in facts.input.skipped)
+
+
+def test_one_bullet_alone_is_not_a_report() -> None:
+    with pytest.raises(UsageError):
+        read("- Driver Version: 470.57\n")
+
+
+_REFUSED_CURLY = (
+    "fabric manager NVIDIA GPU driver interface version 550.90.07 don\u2019t match with driver "
+    "version 550.107.02. Please update with matching NVIDIA driver package"
+)
+_REFUSED_DOESNT = (
+    "Nov 05 13:55:26 node1 nv-fabricmanager[104230]: fabric manager NVIDIA GPU driver interface "
+    "version 550.127.05 doesn't match with driver version 550.120. Please update with the "
+    "matching NVIDIA driver package."
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "versions"),
+    [
+        (_REFUSED_CURLY, ("550.90.07", "550.107.02")),
+        (_REFUSED_DOESNT, ("550.127.05", "550.120")),
+    ],
+)
+def test_refusal_wordings(line: str, versions: tuple[str, str]) -> None:
+    facts = read(line + "\n")
+    assert (facts.host.fabric_manager.version, facts.driver.version) == versions
+
+
+def test_systemd_journal_says_the_start_failed() -> None:
+    text = (
+        "Nov 05 13:55:26 node1 systemd[1]: Starting NVIDIA fabric manager service...\n"
+        "Nov 05 13:55:26 node1 systemd[1]: nvidia-fabricmanager.service: Control process exited, "
+        "code=exited, status=1/FAILURE\n"
+    )
+    assert read(text).host.fabric_manager.unit_state == "failed"
+    running = FM_FAILED.replace("failed (Result: exit-code)", "active (running)")
+    assert read(running + text).host.fabric_manager.unit_state == "active"  # Active: says now
+
+
+def test_cut_before_cuda_build_is_not_called_a_cpu_build_by_doctor(tmp_path: Path) -> None:
+    """The unknown build is the checks' mark too: torch-cpu-build must not fire on a cut paste."""
+    paste = tmp_path / "cut.txt"
+    paste.write_text(HEAD.format("1.13.1") + "CUDA used to bu")
+    result = make_runner().invoke(app, ["doctor", "--facts", str(paste), "--json"])
+    ids = [f["id"] for f in json.loads(result.stdout)["findings"]]
+    assert result.exit_code in (0, 1) and "torch-cpu-build" not in ids

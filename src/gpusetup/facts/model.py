@@ -24,6 +24,7 @@ class InputKind(TextEnum):
     COLLECT_ENV = "collect-env"  # a pasted python -m torch.utils.collect_env
     NVIDIA_SMI = "nvidia-smi"  # a pasted nvidia-smi table
     NVIDIA_SMI_Q = "nvidia-smi-q"  # a pasted nvidia-smi -q
+    NVIDIA_SMI_L = "nvidia-smi-l"  # a pasted nvidia-smi -L (GPU names and UUIDs only)
     ERROR_TEXT = (
         "error-text"  # pasted error/log lines only (journal, dmesg, torch errors), no report
     )
@@ -329,9 +330,6 @@ class TorchFacts:
     version: Optional[str] = None  # 2.4.1+cu121
     location: Optional[str] = None  # torch.__file__
     cuda_build: Optional[str] = None  # torch.version.cuda; None for a CPU build
-    # False: a paste cut before "CUDA used to build PyTorch" with no +cuXYZ tag in the version, so a
-    # None cuda_build above is unknown, not a CPU build
-    cuda_build_stated: bool = True
     hip_build: Optional[str] = None
     cudnn_version: Optional[int] = None
     cudnn_available: Optional[bool] = None

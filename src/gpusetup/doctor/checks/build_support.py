@@ -8,7 +8,9 @@ from gpusetup.doctor.checks.fix_commands import REINSTALL, quoted_python
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
+from gpusetup.profiles.model import CudaToolkit
 from gpusetup.rules.pytorch import build_supports_device, rules_for
+from gpusetup.versions import DriverVersion
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -34,7 +36,7 @@ def driver_vs_build(ctx: Context) -> Iterator[Finding]:
     if build is None or (driver is None and driver_cuda is None):
         return
     toolkit = ctx.profiles.toolkit(build)
-    floor = toolkit.minor_compat.for_os(ctx.os_name) if toolkit else None
+    floor = _driver_floor(toolkit, ctx.os_name) if toolkit else None
     evidence = {
         "torch": ctx.facts.torch.version,
         "torch.version.cuda": str(build),
@@ -70,6 +72,12 @@ def driver_vs_build(ctx: Context) -> Iterator[Finding]:
             f"for CUDA <= {driver_cuda}: gpusetup install --cuda auto --python {quoted_python(ctx)}",
             evidence,
         )
+
+
+def _driver_floor(toolkit: CudaToolkit, os_name: str) -> DriverVersion:
+    """The oldest driver that runs the build: its own minimum when that is older than the
+    minor-version-compatibility floor (CUDA 11.0 runs natively on 450.51.05, below 11.x's 450.80.02)."""
+    return min(toolkit.minor_compat.for_os(os_name), toolkit.driver.for_os(os_name))
 
 
 @check(

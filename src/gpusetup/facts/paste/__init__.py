@@ -11,7 +11,7 @@ from typing import List, Set
 
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts, InputFacts, InputKind, TorchFacts, Unstated
-from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_q
+from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_l, nvidia_smi_q
 from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
 from gpusetup.facts.paste.host_signals import read_host_signals
 from gpusetup.facts.paste.reading import Reading
@@ -19,7 +19,8 @@ from gpusetup.facts.paste.signals import read_signals
 from gpusetup.facts.status import NvmlStatus, ProbeStatus
 
 FORMATS = (
-    "a gpusetup doctor --json report, python -m torch.utils.collect_env, nvidia-smi, nvidia-smi -q"
+    "a gpusetup doctor --json report, python -m torch.utils.collect_env, nvidia-smi, nvidia-smi -q, "
+    "nvidia-smi -L"
 )
 _MAX_SKIPPED_NOTES = 3
 
@@ -32,7 +33,7 @@ def read_paste(text: str, name: str = "the input") -> Facts:
     readings: List[Reading] = []
     used: Set[int] = set()
     # nvidia-smi first: a collect_env paste often carries a table, and its lines are not fields.
-    for module in (nvidia_smi_q, nvidia_smi, collect_env):
+    for module in (nvidia_smi_q, nvidia_smi, collect_env, nvidia_smi_l):
         remaining = [line for line in lines if line.number not in used]
         if module.looks_like(remaining):
             reading = module.read(remaining, facts)

@@ -28,7 +28,15 @@ KEYS = (
     "intel gpu driver version", "intel gpu models onboard", "intel gpu models detected",
 )  # fmt: skip
 # Labels people retype by hand, and what collect_env prints for them.
-_ALIASES = {"version of relevant libraries": "versions of relevant libraries"}
+_ALIASES = {
+    "version of relevant libraries": "versions of relevant libraries",
+    "driver version": "nvidia driver version",
+    "nvidia driver": "nvidia driver version",
+}
+# A value retyped as a list item ("- Driver Version: 470.57", "* CUDA version: 11.3"): the bullet goes.
+_BULLET = re.compile(r"^\s*[-*+\u2022]\s+(?=[A-Za-z])")
+# "CUDA version" typed by hand is ambiguous (the driver's, torch's or the toolkit's): noted, not read.
+_AMBIGUOUS = ("cuda version", "cuda/cudnn version")
 _NO_COLON = re.compile(r"^\s*(PyTorch version)\s+(\d\S*)\s*$", re.IGNORECASE)
 _KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_ ]*?)\s*:\s?(.*)$")
 _PKG = re.compile(r"^\s*\[(pip3?|conda)\]\s+(.*)$")
@@ -46,17 +54,25 @@ _NOISE = ("Collecting environment information...", "Process finished with exit c
 def looks_like(lines: List[Line]) -> bool:
     keys = {_key(line.text) for line in lines[:400]}
     pkgs = sum(1 for line in lines if _PKG.match(line.text))
-    return "pytorch version" in keys or len(keys & set(KEYS)) >= 3 or pkgs >= 2
+    bullets = sum(1 for line in lines[:400] if _bulleted(line.text) and _key(line.text))
+    return "pytorch version" in keys or len(keys & set(KEYS)) >= 3 or pkgs >= 2 or bullets >= 2
 
 
 def _split(text: str) -> Optional[Tuple[str, str]]:
     """(label, value) of a collect_env field line, also when retyped without its colon."""
+    bullet = _BULLET.match(text)
+    if bullet:
+        text = text[bullet.end() :]
     match = _KEY.match(text) or _NO_COLON.match(text)
     if not match:
         return None
     key = re.sub(r"\s+", " ", match.group(1).strip().lower())
     key = _ALIASES.get(key, key)
-    return (key, match.group(2).strip()) if key in KEYS else None
+    return (key, match.group(2).strip()) if key in KEYS or key in _AMBIGUOUS else None
+
+
+def _bulleted(text: str) -> bool:
+    return _BULLET.match(text) is not None
 
 
 def _key(text: str) -> Optional[str]:
@@ -71,6 +87,7 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     packages: List[Tuple[str, str]] = []
     current: Optional[str] = None
     last: Optional[Tuple[Line, str]] = None  # the last value line read, and its field ("": package)
+    retyped: Set[str] = set()  # fields typed as list items: not collect_env's own output
     for line in lines:
         split, pkg = _split(line.text), _PKG.match(line.text)
         if split is not None:
@@ -78,6 +95,8 @@ def read(lines: List[Line], facts: Facts) -> Reading:
             fields.setdefault(current, []).append(split[1])
             reading.used.add(line.number)
             last = (line, current)
+            if _bulleted(line.text):
+                retyped.add(current)
         elif pkg:
             packages.append((pkg.group(1), pkg.group(2).strip()))
             reading.used.add(line.number)
@@ -94,9 +113,15 @@ def read(lines: List[Line], facts: Facts) -> Reading:
             reading.used.add(line.number)
     if not reading.used:
         return reading
-    if last is not None and _cut(fields, lines, last[0]):
+    if last is not None and last[1] not in retyped and _cut(fields, lines, last[0]):
         _drop_cut_line(fields, packages, last, reading)
-    _apply(fields, packages, facts, reading)
+    for key in _AMBIGUOUS:
+        for value in fields.pop(key, []):
+            reading.missing.append(
+                f"not read: '{key}: {value[:40]}' typed by hand (the driver's, torch's or the "
+                "toolkit's CUDA?); paste nvidia-smi and collect_env instead"
+            )
+    _apply(fields, packages, facts, reading, retyped)
     return reading
 
 
@@ -104,7 +129,8 @@ def _cut(fields: Dict[str, List[str]], lines: List[Line], line: Line) -> bool:
     """Whether the paste ends, cut short, on this value line (before the package lists)."""
     tail = [other for other in lines if other.text.strip()]
     ended_here = bool(tail) and tail[-1].number == line.number
-    return ended_here and "versions of relevant libraries" not in fields
+    truncated = "pytorch version" in fields and "versions of relevant libraries" not in fields
+    return ended_here and truncated
 
 
 def _drop_cut_line(
@@ -141,11 +167,15 @@ def _yes(value: Optional[str]) -> Optional[bool]:
 
 
 def _apply(
-    fields: Dict[str, List[str]], packages: List[Tuple[str, str]], facts: Facts, reading: Reading
+    fields: Dict[str, List[str]],
+    packages: List[Tuple[str, str]],
+    facts: Facts,
+    reading: Reading,
+    retyped: Set[str],
 ) -> None:
     _torch(fields, facts, reading)
     _host(fields, facts)
-    _driver_and_gpus(fields, facts, reading)
+    _driver_and_gpus(fields, facts, reading, "nvidia driver version" in retyped)
     _toolkit(fields, facts)
     if packages:
         _packages(packages, facts)
@@ -203,8 +233,9 @@ def _build_from_tag(torch: TorchFacts, reading: Reading) -> None:
     elif version.endswith("+cpu"):
         where = "a CPU build by the version's +cpu tag"
     else:
-        torch.cuda_build_stated = False
         where = "unknown (no +cuXYZ tag in the version)"
+        # Unknown, not a CPU build: the checks read this mark (doctor.context.cuda_build_unknown).
+        torch.unavailable["cuda_build"] = "the paste ends before 'CUDA used to build PyTorch'"
     reading.missing.append(
         f"collect_env: the paste ends before 'CUDA used to build PyTorch'; the CUDA build is {where}"
     )
@@ -228,11 +259,16 @@ def _host(fields: Dict[str, List[str]], facts: Facts) -> None:
         host.env["CUDA_MODULE_LOADING"] = loading
 
 
-def _driver_and_gpus(fields: Dict[str, List[str]], facts: Facts, reading: Reading) -> None:
+def _driver_and_gpus(
+    fields: Dict[str, List[str]], facts: Facts, reading: Reading, retyped: bool
+) -> None:
     driver = _stated(_first(fields, "nvidia driver version"))
     if driver:
         facts.driver.version = driver
-        facts.driver.nvml = NvmlStatus.OK  # collect_env read it from nvidia-smi, which needs NVML
+        if (
+            not retyped
+        ):  # collect_env read it from nvidia-smi, which needs NVML; a typed one: unknown
+            facts.driver.nvml = NvmlStatus.OK
     else:
         reading.unstated.add(Unstated.DRIVER)
     if facts.gpus:

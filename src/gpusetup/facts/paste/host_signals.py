@@ -35,6 +35,12 @@ _UNIT = re.compile(r"^\s*(?:[\u25cf\u25cb\u00d7*]\s*)?(\S+)\.service(?:\s|$)")
 _UNIT_FIELD = re.compile(r"^\s*(Loaded|Docs|Process|Main PID|Tasks|Memory|CPU|CGroup):\s")
 _ACTIVE = re.compile(r"^\s*Active:\s*(active|inactive|failed|activating|deactivating|reloading)\b")
 
+# systemd's journal lines about the unit (systemctl status shows them too): the start failed.
+_FM_UNIT_FAILED = re.compile(
+    r"nvidia-fabricmanager\.service: (?:Failed with result|Control process exited, code=exited, "
+    r"status=[1-9]|Main process exited, code=exited, status=[1-9])|"
+    r"Failed to start NVIDIA fabric manager service"
+)
 _NVML_FAILED = re.compile(
     r"Failed to initialize NVML: (Driver/library version mismatch|Unknown Error|"
     r"Insufficient Permissions|Driver Not Loaded)",
@@ -115,6 +121,10 @@ def _fabric_manager(text: str, fm_unit: bool, facts: Facts) -> bool:
         fm.log_error = text[:_MAX_EVIDENCE]
         if facts.driver.version is None:
             facts.driver.version = refusal.group(2)
+        return True
+    if _FM_UNIT_FAILED.search(text):
+        if fm.unit_state is None:  # a status block's Active: line says what it is now
+            fm.unit_state = "failed"
         return True
     log = _FM_LOG.search(text)
     if log:

@@ -1,0 +1,289 @@
+"""Each failure class of issue #14, read end to end from a real report the way a user would:
+`gpusetup doctor --facts FILE --json` on the reporter's verbatim paste (tests/fixtures/paste-classes/).
+
+A test marked xfail names exactly what doctor still lacks to get the thread's answer from the paste;
+when the readers or checks learn it, the strict marker turns the test red so the marker is removed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from gpusetup.cli import app
+from tests.conftest import FIXTURES, make_runner
+
+runner = make_runner()
+CLASSES = FIXTURES / "paste-classes"
+PASTE = FIXTURES / "paste"
+
+
+def _doctor(path: Path) -> Dict[str, Any]:
+    """The JSON report for one paste; a refusal (exit 2) fails here, with doctor's one line."""
+    result = runner.invoke(app, ["doctor", "--facts", str(path), "--json"])
+    assert result.exit_code in (0, 1), result.stderr.strip()[:300]
+    report: Dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def _by_id(report: Dict[str, Any], fid: str) -> List[Dict[str, Any]]:
+    return [f for f in report["findings"] if f["id"] == fid]
+
+
+def _ids(report: Dict[str, Any]) -> List[str]:
+    return [f["id"] for f in report["findings"]]
+
+
+def test_every_class_fixture_has_its_source_beside_it() -> None:
+    texts = sorted(CLASSES.glob("*.txt"))
+    assert len(texts) >= 12
+    for text in texts:
+        source = text.with_suffix(".source").read_text(encoding="utf-8")
+        assert "https://github.com/" in source, text.name
+        assert "verbatim; only cut to the reporter's paste" in source, text.name
+
+
+# --- error 802: the fabric manager is not the driver's version ---------------------------------------
+
+
+def test_fabric_manager_journal_line_gpu_operator_544() -> None:
+    report = _doctor(CLASSES / "gpu-operator-544-fabric-manager-journal.txt")
+    (finding,) = _by_id(report, "fabric-manager-version-mismatch")
+    assert finding["evidence"]["fabric_manager_version"] == "530.30.02"
+    assert "530.41.03" in finding["fix"]  # the fabric manager of exactly the driver's version
+    assert "systemctl start" not in finding["fix"]  # starting it again does not help
+
+
+def test_fabric_manager_error_quoted_siderolabs_pkgs_720() -> None:
+    report = _doctor(CLASSES / "siderolabs-pkgs-720-fabric-manager-error.txt")
+    (finding,) = _by_id(report, "fabric-manager-version-mismatch")
+    assert finding["evidence"]["fabric_manager_version"] == "525.85.12"
+    assert "530.41.03" in finding["fix"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reader does not take a journal line cut mid-word (`driver interface version 535.183.01 "
+    "don'`) as the fabric manager's version with the driver version unknown, nor torch's "
+    "'Error 802' UserWarning into torch.init_warnings; the fabric-manager check then has to say "
+    "the fabric manager (535.183.01) is not running and what to collect (nvidia-smi for the driver "
+    "version) instead of cuda-init-failed's 'start the service'",
+)
+def test_error_802_with_a_truncated_fabric_manager_journal_dstack_2348() -> None:
+    report = _doctor(CLASSES / "dstack-2348-error-802-fabric-manager-journal-truncated.txt")
+    fabric = [f for f in report["findings"] if f["id"].startswith("fabric-manager-")]
+    assert fabric, _ids(report)
+    assert any("535.183.01" in json.dumps(f["evidence"]) for f in fabric)
+    for finding in _by_id(report, "cuda-init-failed"):
+        assert "systemctl start nvidia-fabricmanager" not in finding["fix"]
+
+
+# --- error 804: forward-compatibility libcuda on a GeForce card --------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reader takes neither the hand-written ENV list (`- 驱动版本: Driver Version: 460.80`, "
+    "`- CUDA版本: CUDA Version: 11.3`, `- 显卡型号: GeForce GTX 1650`) into driver.version, "
+    "driver.cuda_version and gpus[0].name/brand, nor torch's 'Error 804' UserWarning into "
+    "torch.init_warnings; cuda-compat-libs needs all four (460.80's native CUDA is 11.2 < 11.3)",
+)
+def test_error_804_forward_compat_on_geforce_torchpod_43() -> None:
+    report = _doctor(CLASSES / "torchpod-43-error-804-geforce.txt")
+    (finding,) = _by_id(report, "cuda-compat-libs")
+    assert finding["severity"] == "error"
+    assert finding["evidence"]["nvml_cuda"] == "11.3"
+    assert finding["evidence"]["driver_native_cuda"] == "11.2"
+
+
+# --- a container whose NVIDIA_DRIVER_CAPABILITIES lacks compute ---------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reader does not take `docker run --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all ...` as "
+    "host.container=docker with env NVIDIA_VISIBLE_DEVICES and NVIDIA_DRIVER_CAPABILITIES unset "
+    "(the runtime's default is `utility`); driver-capabilities-no-compute needs the container plus "
+    "the capabilities (unset => utility) to fire with the fix "
+    "`-e NVIDIA_DRIVER_CAPABILITIES=compute,utility`",
+)
+def test_capabilities_unset_in_a_docker_run_nvidia_docker_533() -> None:
+    report = _doctor(CLASSES / "nvidia-docker-533-no-compute-capability.txt")
+    (finding,) = _by_id(report, "driver-capabilities-no-compute")
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in finding["fix"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reader does not take 'nvidia-smi in the docker container' + `torch.cuda.is_available()` "
+    "False as a container whose NVML works but libcuda is missing; doctor then has to name "
+    "driver-capabilities-no-compute as the likely cause or ask for NVIDIA_DRIVER_CAPABILITIES "
+    "(not-in-report naming that variable), not only 'collect nvidia-smi'",
+)
+def test_nvidia_smi_works_in_the_container_torch_does_not_abdbarho_348() -> None:
+    report = _doctor(CLASSES / "abdbarho-sd-webui-docker-348-found-no-driver.txt")
+    named = _by_id(report, "driver-capabilities-no-compute") or [
+        f for f in _by_id(report, "not-in-report") if "NVIDIA_DRIVER_CAPABILITIES" in f["fix"]
+    ]
+    assert named, _ids(report)
+
+
+# --- known-broken build: torch 2.0.0+cu118 and libnvrtc ----------------------------------------------
+
+
+def test_known_broken_2_0_0_cu118_from_a_truncated_collect_env_pytorch_97041() -> None:
+    report = _doctor(CLASSES / "pytorch-97041-collect-env-2.0.0-cu118-libnvrtc-truncated.txt")
+    (finding,) = _by_id(report, "known-broken-build")
+    assert "2.0.1" in finding["fix"]  # the release that fixes it
+
+
+def test_the_libnvrtc_error_itself_is_read_pytorch_97041() -> None:
+    report = _doctor(CLASSES / "pytorch-97041-collect-env-2.0.0-cu118-libnvrtc-truncated.txt")
+    (finding,) = _by_id(report, "cudnn-load-failed")
+    assert "libnvrtc" in finding["title"]
+
+
+# --- a CUDA build of torch without its nvidia-* wheels ------------------------------------------------
+
+
+def test_nvidia_wheels_missing_under_poetry_pytorch_100974() -> None:
+    report = _doctor(CLASSES / "pytorch-100974-poetry-nvidia-wheels-missing.txt")
+    (finding,) = _by_id(report, "nvidia-wheels-missing")
+    assert "nvidia-cuda-nvrtc" in json.dumps(finding["evidence"])
+
+
+# --- NVML driver/library mismatch inside an image -----------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="paste reader refuses an error-only paste (exit 2): it does not take `Failed to initialize "
+    "NVML: Driver/library version mismatch` + `NVML library version: 570.86` into driver.nvml and "
+    "driver.nvml_library",
+)
+def test_nvml_mismatch_is_read_biop_desktop_27() -> None:
+    report = _doctor(CLASSES / "biop-desktop-27-nvml-mismatch-in-image.txt")
+    (finding,) = _by_id(report, "nvml-version-mismatch")
+    assert finding["evidence"]["nvml_library"] == "570.86"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="nothing marks the paste as inside a container but 'After successfully building the "
+    "base:0.2.0': the reader leaves host.container unknown, and nvml-version-mismatch with an unknown "
+    "container gives only the host fix (reload the modules); it should then name both cases (an image "
+    "that installs libnvidia-compute/libnvidia-ml, or a host upgraded without a reboot)",
+)
+def test_nvml_mismatch_fix_covers_the_image_biop_desktop_27() -> None:
+    report = _doctor(CLASSES / "biop-desktop-27-nvml-mismatch-in-image.txt")
+    (finding,) = _by_id(report, "nvml-version-mismatch")
+    assert "libnvidia" in finding["fix"] and "image" in finding["fix"]
+
+
+# --- CUDA_VISIBLE_DEVICES set by the script -----------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="paste reader refuses a script + `nvidia-smi -L` paste (exit 2): it reads neither "
+    '`nvidia-smi -L` lines into gpus nor `os.environ["CUDA_VISIBLE_DEVICES"] = "1"` into '
+    "host.env_set_by_script; cuda-visible-devices then must say 'set it before import torch' "
+    "(or on the command line), never 'unset it'",
+)
+def test_cuda_visible_devices_set_by_the_script_pytorch_80876() -> None:
+    report = _doctor(CLASSES / "pytorch-80876-cuda-visible-devices-set-by-script.txt")
+    (finding,) = _by_id(report, "cuda-visible-devices")
+    assert "unset" not in finding["fix"].lower()
+    assert "import torch" in finding["fix"]
+
+
+# --- torchvision pairing for torch 1.x ----------------------------------------------------------------
+
+
+def test_no_torchvision_false_alarm_for_torch_1_3_1_pytorch_44303() -> None:
+    """torch 1.3.1 with torchvision 0.4.2 is the released pairing; the 2.x rule must not apply."""
+    report = _doctor(PASTE / "pytorch-44303-collect-env-1.3.1-indented.txt")
+    names = {d["name"]: d["version"] for d in report["facts"]["torch"]["distributions"]}
+    assert names == {
+        "torch": "1.3.1",
+        "torchvision": "0.4.2",
+    }  # the pair was read, so it was checked
+    assert _by_id(report, "torchvision-mismatch") == []
+
+
+# --- driver too old -----------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="paste reader refuses it (exit 2): it takes neither torch's 'The NVIDIA driver on your "
+    "system is too old (found version 10010)' warning (driver API 10010 = CUDA 10.1) nor the "
+    "reporter's `Driver version 435.21<full-width comma>CUDA 10.1` nor YOLOv5's `torch 1.7.1 CPU` banner; "
+    "driver-too-old-for-torch needs the torch version (1.7.1, default build cu102) and the driver's CUDA",
+)
+def test_driver_too_old_from_the_warning_yolov5_2389() -> None:
+    report = _doctor(CLASSES / "yolov5-2389-driver-too-old-torch-1.7.1.txt")
+    (finding,) = _by_id(report, "driver-too-old-for-torch")
+    assert finding["evidence"]["driver_cuda"] == "10.1"
+
+
+def test_driver_too_old_from_a_collect_env_lhotse_793() -> None:
+    report = _doctor(PASTE / "lhotse-793-collect-env-1.12.1-cu102-driver-too-old.txt")
+    (finding,) = _by_id(report, "driver-too-old-for-torch")
+    assert finding["severity"] == "error" and finding["evidence"]["minimum_driver"]
+
+
+# --- conda's pytorch package and its torch dist-info --------------------------------------------------
+
+
+def test_conda_binary_listed_by_pip_is_one_install_pytorch_52515() -> None:
+    report = _doctor(CLASSES / "pytorch-52515-collect-env-1.7.1-conda-binary-truncated.txt")
+    assert report["facts"]["torch"]["version"] == "1.7.1"
+    assert _by_id(report, "multiple-torch-installs") == []
+
+
+def test_driver_450_51_05_is_not_too_old_for_a_cuda_11_0_build_pytorch_52515() -> None:
+    report = _doctor(CLASSES / "pytorch-52515-collect-env-1.7.1-conda-binary-truncated.txt")
+    assert _by_id(report, "driver-too-old-for-torch") == []
+
+
+def test_conda_pytorch_package_alone_is_one_install_pytorch_33469() -> None:
+    report = _doctor(PASTE / "pytorch-33469-collect-env-1.4.0-conda-pytorch.txt")
+    assert _by_id(report, "multiple-torch-installs") == []
+
+
+# --- cuDNN version incompatibility text ---------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="paste reader refuses a traceback + `echo $LD_LIBRARY_PATH` paste (exit 2): it takes neither "
+    "the `RuntimeError: cuDNN version incompatibility: ... compiled against (8, 3, 2) but linked "
+    "against (8, 0, 3)` line into torch.cudnn_error nor the LD_LIBRARY_PATH value after the shell "
+    "prompt into toolkit.ld_library_path; cudnn-load-failed's fix needs the cudnn directory from it",
+)
+def test_cudnn_incompatible_with_ld_library_path_functorch_926() -> None:
+    report = _doctor(CLASSES / "functorch-926-cudnn-incompatible-ld-library-path.txt")
+    (finding,) = _by_id(report, "cudnn-load-failed")
+    assert "(8, 3, 2)" in finding["title"] and "(8, 0, 3)" in finding["title"]
+    assert "/public/apps/cudnn/v8.0.3.33-cuda.11.0/cuda/lib64" in finding["fix"]
+
+
+# --- a collect_env paste and an nvidia-smi paste each give a diagnosis --------------------------------
+
+
+def test_a_collect_env_paste_gives_a_diagnosis() -> None:
+    report = _doctor(PASTE / "pytorch-43058-collect-env-1.6.0-with-nvidia-smi.txt")
+    assert report["facts"]["input"]["kinds"]
+    assert "driver-too-old-for-torch" in _ids(report)
+    assert report["exit_code"] == 1
+
+
+def test_an_nvidia_smi_paste_gives_a_diagnosis_and_what_to_collect() -> None:
+    report = _doctor(PASTE / "gpu-operator-356-nvidia-smi-510.txt")
+    assert report["facts"]["input"]["kinds"] == ["nvidia-smi"]
+    collect = _by_id(report, "not-in-report")
+    assert collect and all(f["fix"].startswith("Collect it:") for f in collect)
+    assert any(f["severity"] != "info" for f in report["findings"]) or collect
