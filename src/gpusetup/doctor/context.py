@@ -24,7 +24,7 @@ def cuda_build_unknown(facts: Facts) -> bool:
         return True
     if torch.cuda_build or torch.hip_build:
         return False
-    if not torch.cuda_build_stated or "cuda_build" in torch.unavailable:
+    if "cuda_build" in torch.unavailable:
         return True  # a paste cut before the line, or a build it could not read: not a CPU build
     if not facts.input.pasted:
         return False  # the probe read torch.version.cuda itself: None is a CPU build
