@@ -240,3 +240,88 @@ def test_capabilities_without_compute_stand_down_where_cuda_works(profiles: Prof
     facts.torch.cuda_available, facts.torch.init_error = False, _NO_DRIVER
     (init,) = _findings(facts, profiles, "cuda-init-failed")
     assert "see driver-capabilities-no-compute" in init.fix
+
+
+def _markdown(facts: Facts, profiles: Profiles) -> str:
+    from gpusetup.doctor.report import diagnose
+    from gpusetup.render.markdown import render_markdown
+
+    return render_markdown(diagnose(facts, profiles))
+
+
+def test_markdown_of_an_error_text_paste_cause_then_others_then_what_to_collect(
+    profiles: Profiles,
+) -> None:
+    facts = _error_text_paste("utility")
+    facts.host.fabric_manager.unit_state = "failed"  # a second, unrelated finding
+    out = _markdown(facts, profiles)
+    assert out.startswith("### gpusetup doctor\n\nRead: error-text paste.")
+    cause = out.index("**Likely cause: `")
+    others, collect = out.index("**Other findings**"), out.index("**What to collect next**")
+    assert cause < others < collect
+    assert "`fabric-manager-failed`" in out[others:collect]
+    # one line per command: the host and the libraries are both collected by doctor --json
+    assert out.count("`gpusetup doctor --json`") == 1
+    assert "`python -m torch.utils.collect_env` (unchecked without it: torch-cpu-build" in out
+    assert out.index("`python -m torch.utils.collect_env`") < out.index("`nvidia-smi`")
+
+
+def test_markdown_names_the_specific_cause_before_the_symptom(profiles: Profiles) -> None:
+    facts = facts_fixture("handmade-h100-sxm-cu124.json")
+    facts.input.kinds = ["collect-env"]
+    facts.torch.cuda_available, facts.torch.init_error = False, _ERROR_802
+    facts.host.fabric_manager.log_error = _REFUSAL_LOG
+    out = _markdown(facts, profiles)
+    assert "**Likely cause: `fabric-manager-version-mismatch`**" in out
+    assert out.index("fabric-manager-version-mismatch") < out.index("`cuda-init-failed`")
+    assert "nvidia-fabricmanager-530=530.41.03-1" in out
+
+
+def test_cuda_visible_devices_that_hides_any_count_fires_without_the_gpus(
+    profiles: Profiles,
+) -> None:
+    """An error-text paste shows the script's assignment but not the GPUs."""
+    facts = _error_text_paste("compute,utility")
+    facts.torch.init_warnings = []
+    facts.host.env["CUDA_VISIBLE_DEVICES"] = "-1"
+    facts.host.env_set_by_script = ["CUDA_VISIBLE_DEVICES"]
+    (finding,) = _findings(facts, profiles, "cuda-visible-devices")
+    assert "change that assignment" in finding.fix and "unset" not in finding.fix.lower()
+    facts.host.env["CUDA_VISIBLE_DEVICES"] = "3"  # hides all only where there are <= 3 GPUs
+    assert _findings(facts, profiles, "cuda-visible-devices") == []
+
+
+def test_error_text_pastes_through_the_reader_give_the_cause(profiles: Profiles) -> None:
+    """End to end: the paste reader's facts (error-text) reach the right finding and fix."""
+    from gpusetup.facts.paste import read_paste
+
+    fm = read_paste(
+        "$ sudo systemctl status nvidia-fabricmanager\n"
+        "     Active: failed (Result: exit-code) since Tue 2023-05-02 10:00:00 UTC; 5min ago\n"
+        f"May 02 10:00:00 node1 {_REFUSAL_LOG}\n"
+        f"UserWarning: CUDA initialization: {_ERROR_802}\n"
+    )
+    assert fm.input.kinds == ["error-text"]
+    (finding,) = _findings(fm, profiles, "fabric-manager-version-mismatch")
+    assert "nvidia-fabricmanager-530=530.41.03-1" in finding.fix
+    caps = read_paste(
+        "docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=utility -it img python train.py\n"
+        f"{_NO_DRIVER}\n"
+    )
+    (capability,) = _findings(caps, profiles, "driver-capabilities-no-compute")
+    assert "change that assignment" in capability.fix  # docker -e is the command's own setting
+
+
+def test_nvml_mismatch_in_a_paste_that_does_not_say_container_gives_both_fixes(
+    profiles: Profiles,
+) -> None:
+    from gpusetup.facts.paste import read_paste
+
+    facts = read_paste(
+        "$ nvidia-smi\nFailed to initialize NVML: Driver/library version mismatch\n"
+        "NVML library version: 535.183\n"
+    )
+    (finding,) = _findings(facts, profiles, "nvml-version-mismatch")
+    assert finding.fix.startswith("The driver was upgraded while the old kernel module")
+    assert "Inside a container" in finding.fix and "On the host: sudo reboot" in finding.fix
+    assert finding.evidence["nvml_library_version"] == "535.183"

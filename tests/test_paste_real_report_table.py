@@ -47,15 +47,6 @@ CASES = [
         "paste-classes/e4s-172-nvml-mismatch-container-prompt.txt",
         expect="nvml-version-mismatch",
         fix_has="image",
-        missing=(
-            "reader: nvidia-smi's failure 'Failed to initialize NVML: Driver/library version "
-            "mismatch' + 'NVML library version: 610.43' under a 'root@5561000296a4:...# "
-            "nvidia-smi' prompt is refused (exit 2); it must set the NVML error, the library "
-            "version, and host.container from the prompt's hostname (12 hex digits: docker's "
-            "default, the container id), so that the fix is the in-image one (drop the image's "
-            "own libnvidia-ml / libnvidia-compute), not a host reboot (given host.container the "
-            "check already gives it: reader-only)"
-        ),
     ),
     Case(
         "paste-classes/gladia-928-cudnn-8.5.0-vs-8.4.1.txt",

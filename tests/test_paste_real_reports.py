@@ -169,13 +169,6 @@ def test_nvml_mismatch_is_read_biop_desktop_27() -> None:
     assert finding["evidence"]["nvml_library"] == "570.86"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing marks the paste as inside a container but 'After successfully building the "
-    "base:0.2.0': the reader leaves host.container unknown, and nvml-version-mismatch with an unknown "
-    "container gives only the host fix (reload the modules); it should then name both cases (an image "
-    "that installs libnvidia-compute/libnvidia-ml, or a host upgraded without a reboot)",
-)
 def test_nvml_mismatch_fix_covers_the_image_biop_desktop_27() -> None:
     report = _doctor(CLASSES / "biop-desktop-27-nvml-mismatch-in-image.txt")
     (finding,) = _by_id(report, "nvml-version-mismatch")

@@ -25,7 +25,7 @@ def cuda_build_unknown(facts: Facts) -> bool:
     if torch.cuda_build or torch.hip_build:
         return False
     if "cuda_build" in torch.unavailable:
-        return True  # a paste without the line, or "Could not collect": not a CPU build
+        return True  # a paste cut before the line, or a build it could not read: not a CPU build
     if not facts.input.pasted:
         return False  # the probe read torch.version.cuda itself: None is a CPU build
     local = (torch.version or "").partition("+")[2].lower()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Dict, List, Tuple
 
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.report import DoctorReport
+from gpusetup.facts.model import Unstated
 
 # Findings that restate a symptom; a specific cause found beside them comes first.
 _SYMPTOMS = ("cuda-init-failed", "torch-import-failed", "probe-failed", "cuda-device-missing")
@@ -23,6 +24,23 @@ def _code(text: str) -> str:
 def _evidence(evidence: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in evidence.items() if v not in (None, "", [], {})]
     return "; ".join(parts)[:300]
+
+
+def _collect_lines(collect: List[Finding]) -> List[str]:
+    """One line per command (several areas share `gpusetup doctor --json`), with the checks it unlocks."""
+    by_command: Dict[str, Tuple[List[str], List[str]]] = {}
+    order = [u.value for u in Unstated]  # the torch stack first: collect_env states the most
+    for finding in sorted(collect, key=lambda f: order.index(f.evidence.get("area", "torch"))):
+        command = finding.fix.replace("Collect it: ", "")
+        what = finding.title.split(";")[0].replace("Not in this report: ", "")
+        areas, checks = by_command.setdefault(command, ([], []))
+        areas.append(what)
+        checks += [c for c in finding.evidence.get("checks", []) if c not in checks]
+    return [
+        f"- {'; '.join(areas)}: {_code(command)}"
+        + (f" (unchecked without it: {', '.join(checks)})" if checks else "")
+        for command, (areas, checks) in by_command.items()
+    ]
 
 
 def render_markdown(report: DoctorReport) -> str:
@@ -51,14 +69,11 @@ def render_markdown(report: DoctorReport) -> str:
     others = [f for f in findings if not problems or f is not problems[0]]
     if others:
         lines.append("**Other findings**")
-        lines += [f"- {f.severity.value} `{f.id}`: {f.title} Fix: {_code(f.fix)}" for f in others]
+        for f in others:
+            lines += [f"- {f.severity.value} `{f.id}`: {f.title}", f"  Fix: {_code(f.fix)}"]
         lines.append("")
     if collect:
         lines.append("**What to collect next**")
-        lines += [
-            f"- {f.title.split(';')[0].replace('Not in this report: ', '')}: "
-            f"{_code(f.fix.replace('Collect it: ', ''))}"
-            for f in collect
-        ]
+        lines += _collect_lines(collect)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

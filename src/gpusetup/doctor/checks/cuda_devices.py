@@ -9,7 +9,7 @@ from gpusetup.doctor.checks.fabric_manager import fabric_finding_id
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
-from gpusetup.rules.pytorch import visible_nvml_indices
+from gpusetup.rules.pytorch import parse_visible_devices, visible_nvml_indices
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -70,8 +70,8 @@ def _visible_devices_fix(by_script: bool, shell_fix: str) -> str:
 def visible_devices(ctx: Context) -> Iterator[Finding]:
     host = ctx.facts.host
     value = host.env.get("CUDA_VISIBLE_DEVICES")
-    if value is None or not ctx.gpus:
-        return
+    if value is None or (not ctx.gpus and parse_visible_devices(value) != []):
+        return  # without the GPUs (a paste of errors), only a value that hides any count is judged
     by_script = "CUDA_VISIBLE_DEVICES" in host.env_set_by_script
     result = visible_nvml_indices(value, [g.uuid for g in ctx.gpus])
     evidence = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from gpusetup.doctor.context import Context
@@ -144,21 +145,25 @@ def nouveau(ctx: Context) -> Iterator[Finding]:
         )
 
 
+_CONTAINER_MISMATCH_FIX = (
+    "Inside a container, the libnvidia-ml the container loads is not the host kernel "
+    "module's. Either the image ships its own driver libraries (libnvidia-ml.so, libcuda.so; "
+    "check: dpkg -l | grep -E 'libnvidia-(compute|ml)'), which must not be in an image: "
+    "rebuild it without them (no driver or libnvidia-* packages; the NVIDIA container "
+    "toolkit mounts the host's at start). Or the host driver was upgraded without a reboot. "
+    "On the host: " + _RELOAD_MODULES + ", then restart the container"
+)
+
+
 def _version_mismatch(driver: DriverFacts, host: HostFacts, evidence: Dict[str, Any]) -> Finding:
     evidence.update(
         kernel_module=host.proc_driver_version or host.nvidia_module_version or "unknown",
         nvml_library=driver.nvml_library or "unknown",
+        nvml_library_version=driver.nvml_version,
     )
     fix = "The driver was upgraded while the old kernel module is still loaded: " + _RELOAD_MODULES
     if host.container:
-        fix = (
-            "Inside a container, the libnvidia-ml the container loads is not the host kernel "
-            "module's. Either the image ships its own driver libraries (libnvidia-ml.so, libcuda.so; "
-            "check: dpkg -l | grep -E 'libnvidia-(compute|ml)'), which must not be in an image: "
-            "rebuild it without them (no driver or libnvidia-* packages; the NVIDIA container "
-            "toolkit mounts the host's at start). Or the host driver was upgraded without a reboot. "
-            "On the host: " + _RELOAD_MODULES + ", then restart the container"
-        )
+        fix = _CONTAINER_MISMATCH_FIX
     return Finding(
         "nvml-version-mismatch",
         ERROR,
@@ -216,6 +221,13 @@ def nvml_failures(ctx: Context) -> Iterator[Finding]:
     evidence: Dict[str, Any] = {"nvml_error": driver.nvml_error}
     explain = _NVML_FAILURES.get(driver.nvml)
     finding = explain(driver, host, evidence) if explain is not None else None
+    if (
+        finding is not None
+        and finding.id == "nvml-version-mismatch"
+        and not host.container
+        and not ctx.stated(Unstated.HOST)
+    ):  # a paste that does not say whether this ran in a container: both fixes
+        finding = replace(finding, fix=finding.fix + "   (" + _CONTAINER_MISMATCH_FIX + ")")
     if finding is not None:
         yield finding
     lost = [g for g in ctx.gpus if "lost" in g.error.lower()]

@@ -57,15 +57,16 @@ def fabric_finding_id(ctx: Context) -> Optional[str]:
     return None
 
 
-def _pinned_install(distro: str, branch: str, driver: str) -> str:
-    """Install exactly the driver's version and hold it, with the distro's own package manager."""
+def _pinned_install(distro: str, branch: str, driver: str, then: str) -> str:
+    """Install exactly the driver's version, hold it and run `then`, with the distro's own package
+    manager; both chains, whole, where the distro is not known."""
     apt = (
         f"sudo apt-get install -y nvidia-fabricmanager-{branch}={driver}-1 && "
-        f"sudo apt-mark hold nvidia-fabricmanager-{branch}"
+        f"sudo apt-mark hold nvidia-fabricmanager-{branch} && {then}"
     )
     dnf = (
         f"sudo dnf install -y nvidia-fabric-manager-{driver}-1 && "
-        "sudo dnf versionlock add nvidia-fabric-manager"
+        f"sudo dnf versionlock add nvidia-fabric-manager && {then}"
     )
     lowered = distro.lower()
     if any(d in lowered for d in _RPM_DISTROS):
@@ -91,9 +92,10 @@ def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
         f"The fabric manager is {fm_version} but the driver is {driver}: it refuses to start, so CUDA "
         "fails with error 802 'system not yet initialized'",
         f"Install the fabric manager of exactly the driver's version {driver} and pin it: "
-        f"{_pinned_install(ctx.facts.host.distro, branch, driver)} && sudo systemctl restart "
-        f"nvidia-fabricmanager   (or move the driver to {fm_version}); restarting the service alone "
-        "does not help",
+        + _pinned_install(
+            ctx.facts.host.distro, branch, driver, "sudo systemctl restart nvidia-fabricmanager"
+        )
+        + f"   (or move the driver to {fm_version}); restarting the service alone does not help",
         {
             "fabric_manager_version": fm_version,
             "driver": driver,
@@ -116,9 +118,11 @@ def fabric_manager_state(ctx: Context) -> Iterator[Finding]:
         Severity.ERROR,
         f"The nvidia-fabricmanager service is {fm.unit_state}: on NVSwitch systems CUDA then fails with "
         "error 802 'system not yet initialized'",
-        "Read why it stopped: sudo journalctl -u nvidia-fabricmanager -n 50; it must be the driver's exact "
-        f"version ({_pinned_install(host.distro, branch, version)}), then: "
-        "sudo systemctl enable --now nvidia-fabricmanager",
+        "Read why it stopped: sudo journalctl -u nvidia-fabricmanager -n 50; it must be the driver's "
+        "exact version: "
+        + _pinned_install(
+            host.distro, branch, version, "sudo systemctl enable --now nvidia-fabricmanager"
+        ),
         {
             "unit_state": fm.unit_state,
             "version": fm.version,
