@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Set, Tuple
 
-from gpusetup.facts.host import RELEVANT_ENV
-from gpusetup.facts.model import Facts
+from gpusetup.facts.host import RELEVANT_ENV, ld_library_dirs
+from gpusetup.facts.model import Facts, LibraryDir
 from gpusetup.facts.paste.clean import Line
 from gpusetup.facts.status import NvmlStatus
 
@@ -76,15 +76,27 @@ _PROMPT = re.compile(r"^\s*(?:\([^()\s]*\)\s*)?(?:[\w.@-]+:[^\s$#]*[$#]\s+|[$#>]
 _KEYWORD = re.compile(r"(export|ENV|env|-)\s+")
 _ASSIGN = re.compile(_NAME + "=" + _VALUE)
 _SPACE = re.compile(r"\s+")
+# `echo $LD_LIBRARY_PATH` after any prompt, and the line it printed: a colon list of directories.
+_ECHO_LD = re.compile(r"\becho\s+[\"']?\$\{?LD_LIBRARY_PATH\}?[\"']?\s*$")
+_PATH_LIST = re.compile(r"^[/:][^\s]*$")
 
 
 def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
     """Fill fabric manager, NVML and environment facts from the lines that state them."""
     used: Set[int] = set()
     fm_unit = False  # inside a `systemctl status` block of the fabric manager
+    echo_ld = 0  # the line number of an `echo $LD_LIBRARY_PATH` whose output comes next
     for line in lines:
         text = line.text[:MAX_LINE].strip()
         if not text:
+            continue
+        if echo_ld and _PATH_LIST.match(text):
+            _ld_library_path(text, facts)
+            used |= {echo_ld, line.number}
+            echo_ld = 0
+            continue
+        echo_ld = line.number if _ECHO_LD.search(text) else 0
+        if echo_ld:
             continue
         unit = _UNIT.match(text)
         if unit:
@@ -180,6 +192,8 @@ def _environment(text: str, facts: Facts) -> bool:
         hit = True
         if value is not None and "$" not in value:
             facts.host.env[name] = value
+            if name == "LD_LIBRARY_PATH":
+                _ld_library_path(value, facts)
             if name == "NVIDIA_VISIBLE_DEVICES":
                 facts.host.nvidia_visible_devices = value
         if by_script and name not in facts.host.env_set_by_script:
@@ -212,3 +226,10 @@ def _shell(text: str) -> List[Tuple[str, Optional[str], bool]]:
     # bare line (an env listing) states the value without setting it
     by_script = keyword is not None or (bool(rest) and rest[0] not in "#\\")
     return [(n, v, by_script) for n, v, _ in found]
+
+
+def _ld_library_path(value: str, facts: Facts) -> None:
+    """The directories the program searched; which CUDA libraries each holds the paste does not say."""
+    facts.host.env.setdefault("LD_LIBRARY_PATH", value)
+    if not facts.toolkit.ld_library_path:
+        facts.toolkit.ld_library_path = [LibraryDir(path=d) for d in ld_library_dirs(value)]
