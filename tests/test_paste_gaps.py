@@ -487,3 +487,32 @@ def test_cudnn_incompatibility_wordings(line: str) -> None:
     facts = read_paste(line + "\n")
     assert facts.torch.cudnn_error is not None
     assert facts.torch.cudnn_error.startswith("cuDNN version incompatibility: PyTorch was compiled")
+
+
+# --- a hand-written list that copies nvidia-smi's fields (torchpod#43 shape) ---------------------------
+
+
+def test_hand_written_list_with_nvidia_smi_fields() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines(
+        "- 显卡型号: GeForce GTX 1650\n- 驱动版本: Driver Version: 460.80\n"
+        "- CUDA版本: CUDA Version: 11.3\n- 系统: Ubuntu20.04\n"
+    )
+    assert read_host_signals(lines, facts) == {1, 2, 3}
+    assert facts.driver.version == "460.80" and facts.driver.cuda_version == "11.3"
+    assert [g.name for g in facts.gpus] == ["GeForce GTX 1650"]
+    typed = read_paste("\n".join(line.text for line in lines))
+    assert typed.driver.nvml == "not-collected"  # typed by hand: NVML not shown working
+
+
+def test_one_hand_written_field_alone_is_not_read() -> None:
+    facts = Facts(collected_at="")
+    assert read_host_signals(clean_lines("- 驱动版本: Driver Version: 460.80\n"), facts) == set()
+    assert facts.driver.version is None
+
+
+def test_retyped_cuda_version_is_not_nvidia_smis() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines("- GPU: GeForce GTX 1650\n- CUDA version: 11.3\n- OS: Ubuntu\n")
+    read_host_signals(lines, facts)
+    assert facts.driver.cuda_version is None  # lower-case "version": whose CUDA is not said
