@@ -426,3 +426,93 @@ def test_cut_before_cuda_build_is_not_called_a_cpu_build_by_doctor(tmp_path: Pat
     result = make_runner().invoke(app, ["doctor", "--facts", str(paste), "--json"])
     ids = [f["id"] for f in json.loads(result.stdout)["findings"]]
     assert result.exit_code in (0, 1) and "torch-cpu-build" not in ids
+
+
+# --- nvidia-smi -L without UUIDs, echo $LD_LIBRARY_PATH (pytorch#80876, functorch#926 shapes) ----------
+
+
+def test_bare_gpu_lines_after_the_nvidia_smi_l_command_are_gpus() -> None:
+    facts = read_paste("$ nvidia-smi -L\nGPU 0: NVIDIA GeForce RTX 3090\nGPU 1: NVIDIA TITAN RTX\n")
+    assert [(g.index, g.name, g.uuid) for g in facts.gpus] == [
+        (0, "NVIDIA GeForce RTX 3090", ""),
+        (1, "NVIDIA TITAN RTX", ""),
+    ]
+    assert facts.input.kinds == ["nvidia-smi-l"]
+
+
+def test_bare_gpu_lines_without_the_command_are_not_read() -> None:
+    with pytest.raises(UsageError):
+        read_paste("GPU 0: NVIDIA GeForce RTX 3090\nGPU 1: NVIDIA TITAN RTX\n")
+
+
+def test_the_command_alone_is_not_a_report() -> None:
+    with pytest.raises(UsageError):
+        read_paste("$ nvidia-smi -L\nbash: nvidia-smi: command not found\n")
+
+
+def test_echo_ld_library_path_after_a_prompt() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines(
+        "(py38) [0] me@host:~/x  $ echo $LD_LIBRARY_PATH\n/opt/cudnn/lib64:/usr/local/cuda/lib64::\n"
+    )
+    assert read_host_signals(lines, facts) == {1, 2}
+    assert [d.path for d in facts.toolkit.ld_library_path] == [
+        "/opt/cudnn/lib64",
+        "/usr/local/cuda/lib64",
+    ]
+    assert all(d.libraries == [] for d in facts.toolkit.ld_library_path)  # not stated: not invented
+
+
+def test_echo_without_a_path_list_after_it_reads_nothing() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines("$ echo $LD_LIBRARY_PATH\nhello world\n")
+    assert read_host_signals(lines, facts) == set()
+    assert facts.toolkit.ld_library_path == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        (
+            "RuntimeError: cuDNN version incompatibility: PyTorch was compiled against (8, 3, 2) "
+            "but linked against (8, 0, 3)"
+        ),
+        (
+            "RuntimeError: cuDNN version incompatibility: PyTorch was compiled  against 8005 but "
+            "found runtime version 8200. PyTorch already comes bundled with cuDNN."
+        ),
+    ],
+)
+def test_cudnn_incompatibility_wordings(line: str) -> None:
+    facts = read_paste(line + "\n")
+    assert facts.torch.cudnn_error is not None
+    assert facts.torch.cudnn_error.startswith("cuDNN version incompatibility: PyTorch was compiled")
+
+
+# --- a hand-written list that copies nvidia-smi's fields (torchpod#43 shape) ---------------------------
+
+
+def test_hand_written_list_with_nvidia_smi_fields() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines(
+        "- 显卡型号: GeForce GTX 1650\n- 驱动版本: Driver Version: 460.80\n"
+        "- CUDA版本: CUDA Version: 11.3\n- 系统: Ubuntu20.04\n"
+    )
+    assert read_host_signals(lines, facts) == {1, 2, 3}
+    assert facts.driver.version == "460.80" and facts.driver.cuda_version == "11.3"
+    assert [g.name for g in facts.gpus] == ["GeForce GTX 1650"]
+    typed = read_paste("\n".join(line.text for line in lines))
+    assert typed.driver.nvml == "not-collected"  # typed by hand: NVML not shown working
+
+
+def test_one_hand_written_field_alone_is_not_read() -> None:
+    facts = Facts(collected_at="")
+    assert read_host_signals(clean_lines("- 驱动版本: Driver Version: 460.80\n"), facts) == set()
+    assert facts.driver.version is None
+
+
+def test_retyped_cuda_version_is_not_nvidia_smis() -> None:
+    facts = Facts(collected_at="")
+    lines = clean_lines("- GPU: GeForce GTX 1650\n- CUDA version: 11.3\n- OS: Ubuntu\n")
+    read_host_signals(lines, facts)
+    assert facts.driver.cuda_version is None  # lower-case "version": whose CUDA is not said

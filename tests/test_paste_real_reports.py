@@ -83,13 +83,6 @@ def test_error_802_with_a_truncated_fabric_manager_journal_dstack_2348() -> None
 # --- error 804: forward-compatibility libcuda on a GeForce card --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader takes neither the hand-written ENV list (`- 驱动版本: Driver Version: 460.80`, "
-    "`- CUDA版本: CUDA Version: 11.3`, `- 显卡型号: GeForce GTX 1650`) into driver.version, "
-    "driver.cuda_version and gpus[0].name/brand, nor torch's 'Error 804' UserWarning into "
-    "torch.init_warnings; cuda-compat-libs needs all four (460.80's native CUDA is 11.2 < 11.3)",
-)
 def test_error_804_forward_compat_on_geforce_torchpod_43() -> None:
     report = _doctor(CLASSES / "torchpod-43-error-804-geforce.txt")
     (finding,) = _by_id(report, "cuda-compat-libs")

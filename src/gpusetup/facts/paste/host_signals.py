@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Set, Tuple
 
-from gpusetup.facts.host import RELEVANT_ENV
-from gpusetup.facts.model import Facts
+from gpusetup.facts.host import RELEVANT_ENV, ld_library_dirs
+from gpusetup.facts.model import Facts, GpuFacts, LibraryDir
 from gpusetup.facts.paste.clean import Line
 from gpusetup.facts.status import NvmlStatus
 
@@ -63,6 +63,17 @@ _NVRM_MISMATCH = re.compile(
     + _VERSION
 )
 
+# nvidia-smi's own header fields copied into a hand-written line ("- 驱动版本: Driver Version: 460.80"):
+# the exact casing of nvidia-smi's label says which CUDA it is (a retyped "CUDA version" does not).
+_SMI_FIELD = re.compile(
+    r"(?:^|[\s:|])(Driver Version|CUDA Version): *(\d{2,4}\.\d{1,3}(?:\.\d{1,3})?)\b"
+)
+# A GPU model after a label ("- 显卡型号: GeForce GTX 1650", "GPU: NVIDIA RTX A6000").
+_GPU_NAME = re.compile(
+    r"^\s*(?:[-*+\u2022]\s+)?(?!GPU \d)[^:\s][^:]{0,40}:\s*((?:NVIDIA\s+)?(?:GeForce|Quadro|TITAN|Tesla|"
+    r"RTX|GTX)\b[\w .-]{0,80}?)\s*$"
+)
+
 _NAME = r"([A-Z_][A-Z0-9_]*)"
 _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"';&|]*)"
 # docker/podman run -e NAME=VALUE, --env NAME=VALUE, --env=NAME=VALUE, -e "NAME=VALUE"
@@ -76,15 +87,29 @@ _PROMPT = re.compile(r"^\s*(?:\([^()\s]*\)\s*)?(?:[\w.@-]+:[^\s$#]*[$#]\s+|[$#>]
 _KEYWORD = re.compile(r"(export|ENV|env|-)\s+")
 _ASSIGN = re.compile(_NAME + "=" + _VALUE)
 _SPACE = re.compile(r"\s+")
+# `echo $LD_LIBRARY_PATH` after any prompt, and the line it printed: a colon list of directories.
+_ECHO_LD = re.compile(r"\becho\s+[\"']?\$\{?LD_LIBRARY_PATH\}?[\"']?\s*$")
+_PATH_LIST = re.compile(r"^[/:][^\s]*$")
 
 
 def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
     """Fill fabric manager, NVML and environment facts from the lines that state them."""
     used: Set[int] = set()
     fm_unit = False  # inside a `systemctl status` block of the fabric manager
+    # one typed line alone is not a report: a list of them (two or more) is
+    hand = sum(1 for line in lines if _is_hand_written(line.text[:MAX_LINE].strip())) >= 2
+    echo_ld = 0  # the line number of an `echo $LD_LIBRARY_PATH` whose output comes next
     for line in lines:
         text = line.text[:MAX_LINE].strip()
         if not text:
+            continue
+        if echo_ld and _PATH_LIST.match(text):
+            _ld_library_path(text, facts)
+            used |= {echo_ld, line.number}
+            echo_ld = 0
+            continue
+        echo_ld = line.number if _ECHO_LD.search(text) else 0
+        if echo_ld:
             continue
         unit = _UNIT.match(text)
         if unit:
@@ -99,6 +124,7 @@ def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
             _fabric_manager(text, fm_unit, facts),
             _nvml(text, facts),
             _environment(text, facts),
+            hand and _hand_written(text, facts),
         )
         if any(hits):
             used.add(line.number)
@@ -180,10 +206,33 @@ def _environment(text: str, facts: Facts) -> bool:
         hit = True
         if value is not None and "$" not in value:
             facts.host.env[name] = value
+            if name == "LD_LIBRARY_PATH":
+                _ld_library_path(value, facts)
             if name == "NVIDIA_VISIBLE_DEVICES":
                 facts.host.nvidia_visible_devices = value
         if by_script and name not in facts.host.env_set_by_script:
             facts.host.env_set_by_script.append(name)
+    return hit
+
+
+def _is_hand_written(text: str) -> bool:
+    return _SMI_FIELD.search(text) is not None or _GPU_NAME.match(text) is not None
+
+
+def _hand_written(text: str, facts: Facts) -> bool:
+    """nvidia-smi's fields and a GPU model as the reporter copied them into a list; NVML is not
+    shown working by a typed line, so driver.nvml stays as it is."""
+    hit = False
+    for match in _SMI_FIELD.finditer(text):
+        hit = True
+        if match.group(1) == "Driver Version":
+            facts.driver.version = facts.driver.version or match.group(2)
+        else:
+            facts.driver.cuda_version = facts.driver.cuda_version or match.group(2)
+    name = _GPU_NAME.match(text)
+    if name and not facts.gpus:
+        facts.gpus.append(GpuFacts(index=0, name=name.group(1)))
+        hit = True
     return hit
 
 
@@ -212,3 +261,10 @@ def _shell(text: str) -> List[Tuple[str, Optional[str], bool]]:
     # bare line (an env listing) states the value without setting it
     by_script = keyword is not None or (bool(rest) and rest[0] not in "#\\")
     return [(n, v, by_script) for n, v, _ in found]
+
+
+def _ld_library_path(value: str, facts: Facts) -> None:
+    """The directories the program searched; which CUDA libraries each holds the paste does not say."""
+    facts.host.env.setdefault("LD_LIBRARY_PATH", value)
+    if not facts.toolkit.ld_library_path:
+        facts.toolkit.ld_library_path = [LibraryDir(path=d) for d in ld_library_dirs(value)]
