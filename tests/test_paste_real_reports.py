@@ -171,13 +171,6 @@ def test_nvml_mismatch_fix_covers_the_image_biop_desktop_27() -> None:
 # --- CUDA_VISIBLE_DEVICES set by the script -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses a script + `nvidia-smi -L` paste (exit 2): it reads neither "
-    '`nvidia-smi -L` lines into gpus nor `os.environ["CUDA_VISIBLE_DEVICES"] = "1"` into '
-    "host.env_set_by_script; cuda-visible-devices then must say 'set it before import torch' "
-    "(or on the command line), never 'unset it'",
-)
 def test_cuda_visible_devices_set_by_the_script_pytorch_80876() -> None:
     report = _doctor(CLASSES / "pytorch-80876-cuda-visible-devices-set-by-script.txt")
     (finding,) = _by_id(report, "cuda-visible-devices")

@@ -62,8 +62,15 @@ def _visible_devices_fix(by_script: bool, shell_fix: str) -> str:
     return (
         "Your script or command sets CUDA_VISIBLE_DEVICES itself (os.environ['CUDA_VISIBLE_DEVICES'] "
         "= ..., export in the launcher, docker -e): change that assignment to valid GPUs (indices or "
-        "UUIDs from nvidia-smi -L), before torch initialises CUDA"
+        "UUIDs from nvidia-smi -L), " + _BEFORE_TORCH
     )
+
+
+# torch 1.12 initialised CUDA inside `import torch` (pytorch#80876): a later assignment does nothing.
+_BEFORE_TORCH = (
+    "set before `import torch` (or on the command line: CUDA_VISIBLE_DEVICES=1 python train.py); "
+    "set after it, the value may never take effect"
+)
 
 
 @check(cuda_visible_devices="CUDA_VISIBLE_DEVICES hides all or some GPUs")
@@ -111,7 +118,8 @@ def visible_devices(ctx: Context) -> Iterator[Finding]:
             "cuda-visible-devices",
             INFO,
             f"CUDA_VISIBLE_DEVICES={value!r} shows {len(result.visible)} of {len(ctx.gpus)} GPUs",
-            "Intended? your script or command sets it: change its assignment to list every GPU"
+            "Intended? Your script or command sets it: list there every GPU the job should use, "
+            + _BEFORE_TORCH
             if by_script
             else "Intended? unset CUDA_VISIBLE_DEVICES to use them all",
             evidence,
