@@ -236,13 +236,6 @@ def test_conda_pytorch_package_alone_is_one_install_pytorch_33469() -> None:
 # --- cuDNN version incompatibility text ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses a traceback + `echo $LD_LIBRARY_PATH` paste (exit 2): it takes neither "
-    "the `RuntimeError: cuDNN version incompatibility: ... compiled against (8, 3, 2) but linked "
-    "against (8, 0, 3)` line into torch.cudnn_error nor the LD_LIBRARY_PATH value after the shell "
-    "prompt into toolkit.ld_library_path; cudnn-load-failed's fix needs the cudnn directory from it",
-)
 def test_cudnn_incompatible_with_ld_library_path_functorch_926() -> None:
     report = _doctor(CLASSES / "functorch-926-cudnn-incompatible-ld-library-path.txt")
     (finding,) = _by_id(report, "cudnn-load-failed")

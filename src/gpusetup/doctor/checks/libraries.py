@@ -37,7 +37,10 @@ def cudnn_error(ctx: Context) -> Iterator[Finding]:
     evidence = {"cudnn_error": text[:300], "cudnn_dirs_on_path": _cudnn_dirs(ctx) or None}
     mismatch, missing = _INCOMPATIBLE.search(text), _MISSING_DEP.search(text)
     if mismatch:
-        dirs = _cudnn_dirs(ctx)
+        # A paste lists LD_LIBRARY_PATH without the files in it: a directory named for cuDNN is it.
+        dirs = _cudnn_dirs(ctx) or [
+            d.path for d in ctx.facts.toolkit.ld_library_path if "cudnn" in d.path.lower()
+        ]
         where = ":".join(dirs) if dirs else "the directory holding it (ldconfig -p | grep libcudnn)"
         title = (
             f"torch was built with cuDNN {mismatch.group(1)} but loads cuDNN {mismatch.group(2)}"
