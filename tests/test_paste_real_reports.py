@@ -150,16 +150,10 @@ def test_nvidia_wheels_missing_under_poetry_pytorch_100974() -> None:
 # --- NVML driver/library mismatch inside an image -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses an error-only paste (exit 2): it does not take `Failed to initialize "
-    "NVML: Driver/library version mismatch` + `NVML library version: 570.86` into driver.nvml and "
-    "driver.nvml_library",
-)
 def test_nvml_mismatch_is_read_biop_desktop_27() -> None:
     report = _doctor(CLASSES / "biop-desktop-27-nvml-mismatch-in-image.txt")
     (finding,) = _by_id(report, "nvml-version-mismatch")
-    assert finding["evidence"]["nvml_library"] == "570.86"
+    assert finding["evidence"]["nvml_library_version"] == "570.86"
 
 
 def test_nvml_mismatch_fix_covers_the_image_biop_desktop_27() -> None:
