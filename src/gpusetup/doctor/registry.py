@@ -21,8 +21,7 @@ def check(**ids: str) -> Callable[[CheckFn], CheckFn]:
     """Register a check and the finding ids it may report (keyword: underscores for dashes)."""
 
     def register(fn: CheckFn) -> CheckFn:
-        for key, meaning in ids.items():
-            KNOWN_IDS[key.replace("_", "-")] = meaning
+        _know(ids)
         _CHECKS.append(fn)
         return fn
 
@@ -33,12 +32,17 @@ def check_last(**ids: str) -> Callable[[LastCheckFn], LastCheckFn]:
     """Register a check that runs after every other and is given the ids they fired."""
 
     def register(fn: LastCheckFn) -> LastCheckFn:
-        for key, meaning in ids.items():
-            KNOWN_IDS[key.replace("_", "-")] = meaning
+        _know(ids)
         _LAST.append(fn)
         return fn
 
     return register
+
+
+def _know(ids: Dict[str, str]) -> None:
+    """Keyword ids use underscores where the finding ids have dashes."""
+    for key, meaning in ids.items():
+        KNOWN_IDS[key.replace("_", "-")] = meaning
 
 
 def validate_ignores(ignore: Sequence[str]) -> None:
