@@ -516,3 +516,39 @@ def test_retyped_cuda_version_is_not_nvidia_smis() -> None:
     lines = clean_lines("- GPU: GeForce GTX 1650\n- CUDA version: 11.3\n- OS: Ubuntu\n")
     read_host_signals(lines, facts)
     assert facts.driver.cuda_version is None  # lower-case "version": whose CUDA is not said
+
+
+# --- a journal line cut mid-word, a typed driver line, YOLOv5's banner (dstack#2348, yolov5#2389) ------
+
+
+def test_fabric_manager_refusal_cut_after_its_version() -> None:
+    facts = read_paste(
+        "Feb 24 09:28:28 ip-1 nv-fabricmanager[1507]: fabric manager NVIDIA GPU driver interface "
+        "version 535.183.01 don'\n"
+    )
+    assert facts.host.fabric_manager.version == "535.183.01"
+    assert facts.driver.version is None  # the driver version it names is cut off: unknown
+
+
+WARNING_TOO_OLD = (
+    "UserWarning: CUDA initialization: The NVIDIA driver on your system is too old (found version "
+    "10010). Please update your GPU driver\n"
+)
+
+
+def test_typed_driver_line_with_a_full_width_comma_beside_torchs_warning() -> None:
+    facts = read_paste("Driver version 435.21\uff0cCUDA 10.1\n" + WARNING_TOO_OLD)
+    assert facts.driver.version == "435.21" and facts.torch.driver_api_version == 10010
+    assert facts.driver.cuda_version is None  # typed "CUDA 10.1": whose CUDA is not said
+
+
+def test_typed_driver_line_alone_is_not_a_report() -> None:
+    with pytest.raises(UsageError):
+        read_paste("Driver version 435.21, CUDA 10.1\n")
+
+
+def test_yolov5_banner_names_torch_but_not_its_build() -> None:
+    facts = read_paste(WARNING_TOO_OLD + "YOLOv5 v4.0-14-gb75c432 torch 1.7.1 CPU\n")
+    assert facts.torch.version == "1.7.1" and facts.torch.status == "ok"
+    assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
+    assert facts.torch.cuda_available is None  # "CPU" may be --device cpu

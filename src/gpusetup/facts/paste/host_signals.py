@@ -25,6 +25,10 @@ _FM_REFUSAL = re.compile(
     + r" do(?:n|esn)['\u2019]t match with driver version "
     + _VERSION
 )
+# The same refusal cut off by the paste after the fabric manager's own version ("... 535.183.01 don'").
+_FM_REFUSAL_CUT = re.compile(
+    r"driver interface version " + _VERSION + r"(?: do(?:n|esn)?['\u2019]?t?)?$"
+)
 _FM_LOG = re.compile(r"\bnv-fabricmanager(?:\[\d+\])?:\s*(\S.*)$")
 _FM_ERRORISH = re.compile(
     r"error|fail|abort|mismatch|don't match|doesn't match|not supported", re.I
@@ -72,6 +76,14 @@ _SMI_FIELD = re.compile(
 _GPU_NAME = re.compile(
     r"^\s*(?:[-*+\u2022]\s+)?(?!GPU \d)[^:\s][^:]{0,40}:\s*((?:NVIDIA\s+)?(?:GeForce|Quadro|TITAN|Tesla|"
     r"RTX|GTX)\b[\w .-]{0,80}?)\s*$"
+)
+
+# "Driver version 435.21, CUDA 10.1" typed on a line of its own (the comma may be full-width); the
+# CUDA beside it is typed by hand too, so whose CUDA it is stays unread.
+_TYPED_DRIVER = re.compile(
+    r"^(?:[-*+\u2022]\s+)?(?:NVIDIA\s+)?Driver\s+version:?\s*(\d{3}\.\d{1,3}(?:\.\d{1,3})?)"
+    r"(?:\s*[,\uff0c;]\s*CUDA(?:\s+version)?:?\s*\d{1,2}\.\d{1,2})?\s*$",
+    re.IGNORECASE,
 )
 
 _NAME = r"([A-Z_][A-Z0-9_]*)"
@@ -125,6 +137,7 @@ def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
             _nvml(text, facts),
             _environment(text, facts),
             hand and _hand_written(text, facts),
+            (hand or bool(facts.torch.init_warnings)) and _typed_driver(text, facts),
         )
         if any(hits):
             used.add(line.number)
@@ -147,6 +160,11 @@ def _fabric_manager(text: str, fm_unit: bool, facts: Facts) -> bool:
         fm.log_error = text[:_MAX_EVIDENCE]
         if facts.driver.version is None:
             facts.driver.version = refusal.group(2)
+        return True
+    cut = _FM_REFUSAL_CUT.search(text)
+    if cut:  # the driver version it names is cut off: unknown
+        fm.version = cut.group(1)
+        fm.log_error = fm.log_error or text[:_MAX_EVIDENCE]
         return True
     if _FM_UNIT_FAILED.search(text):
         if fm.unit_state is None:  # a status block's Active: line says what it is now
@@ -213,6 +231,14 @@ def _environment(text: str, facts: Facts) -> bool:
         if by_script and name not in facts.host.env_set_by_script:
             facts.host.env_set_by_script.append(name)
     return hit
+
+
+def _typed_driver(text: str, facts: Facts) -> bool:
+    """A driver version typed beside torch's own warnings (alone, one typed line is no report)."""
+    typed = _TYPED_DRIVER.match(text)
+    if typed and facts.driver.version is None:
+        facts.driver.version = typed.group(1)
+    return typed is not None
 
 
 def _is_hand_written(text: str) -> bool:

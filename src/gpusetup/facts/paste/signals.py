@@ -7,6 +7,7 @@ from typing import List, Optional, Set
 
 from gpusetup.facts.model import TorchFacts
 from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.status import ProbeStatus
 
 MAX_LINE = 4096
 
@@ -28,6 +29,9 @@ _CUDNN = re.compile(
 _PRELOAD = re.compile(r"(lib[\w+-]{1,80}\.so\S{0,80}? not found in the system path.*)")
 _SOURCE = re.compile(r"^\s{2,}\S.*[()=].*$")
 _TRIGGERED = "(Triggered internally at "
+# YOLOv5's start banner names the torch it imported ("YOLOv5 v4.0-14-gb75c432 torch 1.7.1 CPU");
+# "CPU" may be --device cpu, so it says nothing of CUDA, and the build is not named.
+_YOLO_BANNER = re.compile(r"\bYOLOv5\b.{0,80}?\btorch[ -](\d{1,2}\.\d{1,2}(?:\.\d{1,2})?)(?=[ +])")
 
 
 def read_signals(lines: List[Line], torch: TorchFacts) -> Set[int]:
@@ -51,6 +55,12 @@ def read_signals(lines: List[Line], torch: TorchFacts) -> Set[int]:
                 torch.cudnn_error = message
             elif sink == "preload" and not torch.error:
                 torch.error = "ValueError: " + message
+        banner = _YOLO_BANNER.search(text)
+        if banner and torch.version is None:
+            torch.version = banner.group(1)
+            torch.status = ProbeStatus.OK  # YOLOv5 imported it to print the banner
+            torch.unavailable.setdefault("cuda_build", "YOLOv5's banner names torch's version only")
+            hit = True
         api = _DRIVER_API.search(text)
         if api and "driver" in text.lower():
             torch.driver_api_version = int(api.group(1))
