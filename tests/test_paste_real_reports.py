@@ -63,14 +63,6 @@ def test_fabric_manager_error_quoted_siderolabs_pkgs_720() -> None:
     assert "530.41.03" in finding["fix"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader does not take a journal line cut mid-word (`driver interface version 535.183.01 "
-    "don'`) as the fabric manager's version with the driver version unknown, nor torch's "
-    "'Error 802' UserWarning into torch.init_warnings; the fabric-manager check then has to say "
-    "the fabric manager (535.183.01) is not running and what to collect (nvidia-smi for the driver "
-    "version) instead of cuda-init-failed's 'start the service'",
-)
 def test_error_802_with_a_truncated_fabric_manager_journal_dstack_2348() -> None:
     report = _doctor(CLASSES / "dstack-2348-error-802-fabric-manager-journal-truncated.txt")
     fabric = [f for f in report["findings"] if f["id"].startswith("fabric-manager-")]
@@ -189,13 +181,6 @@ def test_no_torchvision_false_alarm_for_torch_1_3_1_pytorch_44303() -> None:
 # --- driver too old -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paste reader refuses it (exit 2): it takes neither torch's 'The NVIDIA driver on your "
-    "system is too old (found version 10010)' warning (driver API 10010 = CUDA 10.1) nor the "
-    "reporter's `Driver version 435.21<full-width comma>CUDA 10.1` nor YOLOv5's `torch 1.7.1 CPU` banner; "
-    "driver-too-old-for-torch needs the torch version (1.7.1, default build cu102) and the driver's CUDA",
-)
 def test_driver_too_old_from_the_warning_yolov5_2389() -> None:
     report = _doctor(CLASSES / "yolov5-2389-driver-too-old-torch-1.7.1.txt")
     (finding,) = _by_id(report, "driver-too-old-for-torch")

@@ -33,6 +33,9 @@ def cpu_build(ctx: Context) -> Iterator[Finding]:
 )
 def driver_vs_build(ctx: Context) -> Iterator[Finding]:
     build, driver, driver_cuda = ctx.torch_cuda, ctx.driver_version, ctx.driver_cuda
+    if build is None and ctx.facts.torch.driver_api_version:
+        yield _torch_says_too_old(ctx)  # torch's own warning, where the paste cut its build
+        return
     if build is None or (driver is None and driver_cuda is None):
         return
     toolkit = ctx.profiles.toolkit(build)
@@ -72,6 +75,30 @@ def driver_vs_build(ctx: Context) -> Iterator[Finding]:
             f"for CUDA <= {driver_cuda}: gpusetup install --cuda auto --python {quoted_python(ctx)}",
             evidence,
         )
+
+
+def _torch_says_too_old(ctx: Context) -> Finding:
+    """torch printed "driver on your system is too old (found version 10010)": only a CUDA build
+    says that, so the finding stands on torch's word even where the report does not state the build."""
+    api = ctx.facts.torch.driver_api_version or 0
+    found = f"{api // 1000}.{(api % 1000) // 10}"
+    driver, driver_cuda = ctx.driver_version, ctx.driver_cuda
+    return Finding(
+        "driver-too-old-for-torch",
+        ERROR,
+        f"torch {ctx.facts.torch.version or ''} says the driver is too old: it found CUDA {found}"
+        + (f" (driver {driver})" if driver else "")
+        + ", older than the CUDA its build needs",
+        f"Upgrade the NVIDIA driver, or install a torch build for CUDA <= {driver_cuda or found}: "
+        f"gpusetup install --cuda auto --python {quoted_python(ctx)}",
+        {
+            "torch": ctx.facts.torch.version,
+            "torch.version.cuda": None,
+            "driver": str(driver) if driver else None,
+            "driver_cuda": str(driver_cuda) if driver_cuda else found,
+            "driver_api_version": api,
+        },
+    )
 
 
 def _driver_floor(toolkit: CudaToolkit, os_name: str) -> DriverVersion:

@@ -13,6 +13,8 @@ from gpusetup.doctor.registry import check
 _REFUSAL = re.compile(
     r"driver interface version (\S+) do(?:n|esn)[\'\u2019]t match with driver version (\S+?)\.?(?:\s|$)"
 )
+# The same line cut short (a stored thread, a narrow terminal): it is only ever logged on a mismatch.
+_REFUSAL_START = re.compile(r"driver interface version (\d+(?:\.\d+){1,3}) do")
 _RPM_DISTROS = ("red hat", "rhel", "centos", "rocky", "alma", "fedora", "oracle", "amazon")
 _DEB_DISTROS = ("ubuntu", "debian")
 
@@ -29,6 +31,14 @@ def mismatch(ctx: Context) -> Optional[tuple[str, str]]:
     if fm.unit_state == "inactive" and not fabric_evidence(ctx):
         return None  # an idle fabric manager on a machine without NVSwitch harms nothing
     return fm.version.strip(), str(driver)
+
+
+def refused_driver_unknown(ctx: Context) -> Optional[str]:
+    """The fabric manager's version where its refusal is logged but the driver's version is not known."""
+    if ctx.driver_version is not None:
+        return None
+    started = _REFUSAL_START.search(ctx.facts.host.fabric_manager.log_error or "")
+    return started.group(1) if started else None
 
 
 def fabric_evidence(ctx: Context) -> bool:
@@ -48,7 +58,7 @@ def fabric_evidence(ctx: Context) -> bool:
 def fabric_finding_id(ctx: Context) -> Optional[str]:
     """The fabric-manager finding these facts fire, for cuda-init-failed to point at (None: none)."""
     fm = ctx.facts.host.fabric_manager
-    if mismatch(ctx) is not None:
+    if mismatch(ctx) is not None or refused_driver_unknown(ctx) is not None:
         return "fabric-manager-version-mismatch"
     if fm.unit_state == "failed" or (fm.unit_state == "inactive" and fabric_evidence(ctx)):
         return "fabric-manager-failed"
@@ -82,6 +92,9 @@ def _pinned_install(distro: str, branch: str, driver: str, then: str) -> str:
 def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
     found = mismatch(ctx)
     if found is None:
+        cut = refused_driver_unknown(ctx)
+        if cut is not None:
+            yield _refused_against_an_unknown_driver(ctx, cut)
         return
     fm_version, driver = found
     branch = driver.split(".")[0]
@@ -99,6 +112,32 @@ def fabric_manager_version(ctx: Context) -> Iterator[Finding]:
         {
             "fabric_manager_version": fm_version,
             "driver": driver,
+            "unit_state": fm.unit_state,
+            "log": fm.log_error or None,
+        },
+    )
+
+
+def _refused_against_an_unknown_driver(ctx: Context, fm_version: str) -> Finding:
+    """Its refusal names only its own version (the line is cut): the driver's is read on the host."""
+    fm = ctx.facts.host.fabric_manager
+    return Finding(
+        "fabric-manager-version-mismatch",
+        Severity.ERROR,
+        f"The fabric manager {fm_version} refused to start: its log says the driver's version differs "
+        "(the line is cut before the driver's version), so CUDA fails with error 802",
+        "Read the driver's version (nvidia-smi --query-gpu=driver_version --format=csv,noheader), then "
+        "install the fabric manager of exactly that version and pin it: "
+        + _pinned_install(
+            ctx.facts.host.distro,
+            "<branch>",
+            "<driver version>",
+            "sudo systemctl restart nvidia-fabricmanager",
+        )
+        + "; restarting the service alone does not help",
+        {
+            "fabric_manager_version": fm_version,
+            "driver": None,
             "unit_state": fm.unit_state,
             "log": fm.log_error or None,
         },
