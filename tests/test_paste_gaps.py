@@ -552,3 +552,31 @@ def test_yolov5_banner_names_torch_but_not_its_build() -> None:
     assert facts.torch.version == "1.7.1" and facts.torch.status == "ok"
     assert facts.torch.cuda_build is None and "cuda_build" in facts.torch.unavailable
     assert facts.torch.cuda_available is None  # "CPU" may be --device cpu
+
+
+# --- the reporter's own `docker run` (nvidia-docker#533 shape) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "container"),
+    [
+        (
+            "docker run --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all -it --rm allennlp/allennlp",
+            "docker",
+        ),
+        ("$ sudo docker run --gpus all -it pytorch/pytorch bash", "docker"),
+        ("podman run --device nvidia.com/gpu=all -it img", "podman"),
+        ("nvidia-docker run -it img", "docker"),
+    ],
+)
+def test_gpu_docker_run_names_the_container(line: str, container: str) -> None:
+    facts = Facts(collected_at="")
+    assert read_host_signals(clean_lines(line + "\n"), facts) == {1}
+    assert facts.host.container == container
+    assert "NVIDIA_DRIVER_CAPABILITIES" not in facts.host.env  # the image may set it: unknown
+
+
+def test_docker_run_without_a_gpu_runtime_is_not_read() -> None:
+    facts = Facts(collected_at="")
+    assert read_host_signals(clean_lines("docker run -it ubuntu bash\n"), facts) == set()
+    assert facts.host.container == ""

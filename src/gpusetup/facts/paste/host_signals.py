@@ -85,6 +85,9 @@ _TYPED_DRIVER = re.compile(
     r"(?:\s*[,\uff0c;]\s*CUDA(?:\s+version)?:?\s*\d{1,2}\.\d{1,2})?\s*$",
     re.IGNORECASE,
 )
+# The reporter's own `docker run` with the NVIDIA runtime or --gpus: what follows ran in that container.
+_CONTAINER_RUN = re.compile(r"\b(nvidia-docker|docker|podman)\s+(?:container\s+)?run\s")
+_GPU_RUNTIME = re.compile(r"\s(?:--runtime[= ]nvidia|--gpus[= ]|--device[= ]nvidia\.com/gpu)")
 
 _NAME = r"([A-Z_][A-Z0-9_]*)"
 _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s\"';&|]*)"
@@ -138,6 +141,7 @@ def read_host_signals(lines: List[Line], facts: Facts) -> Set[int]:
             _environment(text, facts),
             hand and _hand_written(text, facts),
             (hand or bool(facts.torch.init_warnings)) and _typed_driver(text, facts),
+            _container_run(text, facts),
         )
         if any(hits):
             used.add(line.number)
@@ -260,6 +264,19 @@ def _hand_written(text: str, facts: Facts) -> bool:
         facts.gpus.append(GpuFacts(index=0, name=name.group(1)))
         hit = True
     return hit
+
+
+def _container_run(text: str, facts: Facts) -> bool:
+    """A GPU `docker run` names the container the reporter ran in; the variables it sets are read by
+    _environment, and one it does not set stays unknown (the image may set it)."""
+    run = _CONTAINER_RUN.search(text)
+    if run is None or (
+        run.group(1) != "nvidia-docker" and not _GPU_RUNTIME.search(text, run.end() - 1)
+    ):
+        return False
+    if not facts.host.container:
+        facts.host.container = "podman" if run.group(1) == "podman" else "docker"
+    return True
 
 
 def _shell(text: str) -> List[Tuple[str, Optional[str], bool]]:
