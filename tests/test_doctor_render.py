@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import List
 
+import pytest
+
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding
 from gpusetup.doctor.registry import run_checks
@@ -325,3 +327,37 @@ def test_nvml_mismatch_in_a_paste_that_does_not_say_container_gives_both_fixes(
     assert finding.fix.startswith("The driver was upgraded while the old kernel module")
     assert "Inside a container" in finding.fix and "On the host: sudo reboot" in finding.fix
     assert finding.evidence["nvml_library_version"] == "535.183"
+
+
+@pytest.mark.parametrize(
+    ("command", "fires"),
+    [
+        ("docker run --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all -it --rm img", True),
+        (
+            (
+                "docker run --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all "
+                "-e NVIDIA_DRIVER_CAPABILITIES=compute,utility -it --rm img"
+            ),
+            False,
+        ),
+    ],
+)
+def test_handmade_docker_run_without_capabilities_is_a_warning(command: str, fires: bool) -> None:
+    """The image may set the capabilities itself (nvidia/cuda images do): a warning, with the flag."""
+    from gpusetup.doctor.context import Context
+    from gpusetup.doctor.registry import run_checks
+    from gpusetup.facts.paste import read_paste
+    from gpusetup.profiles.load import load_profiles
+
+    facts = read_paste(
+        f"$ {command}\nRuntimeError: CUDA error: no CUDA-capable device is detected\n"
+    )
+    found = [
+        f
+        for f in run_checks(Context(facts, load_profiles()))
+        if f.id == "driver-capabilities-no-compute"
+    ]
+    assert bool(found) is fires, found
+    if fires:
+        assert found[0].severity.value == "warning"
+        assert "NVIDIA_DRIVER_CAPABILITIES=compute,utility" in found[0].fix

@@ -86,14 +86,6 @@ def test_error_804_forward_compat_on_geforce_torchpod_43() -> None:
 # --- a container whose NVIDIA_DRIVER_CAPABILITIES lacks compute ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader does not take `docker run --runtime=nvidia -e NVIDIA_VISIBLE_DEVICES=all ...` as "
-    "host.container=docker with env NVIDIA_VISIBLE_DEVICES and NVIDIA_DRIVER_CAPABILITIES unset "
-    "(the runtime's default is `utility`); driver-capabilities-no-compute needs the container plus "
-    "the capabilities (unset => utility) to fire with the fix "
-    "`-e NVIDIA_DRIVER_CAPABILITIES=compute,utility`",
-)
 def test_capabilities_unset_in_a_docker_run_nvidia_docker_533() -> None:
     report = _doctor(CLASSES / "nvidia-docker-533-no-compute-capability.txt")
     (finding,) = _by_id(report, "driver-capabilities-no-compute")

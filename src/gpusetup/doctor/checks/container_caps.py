@@ -56,6 +56,8 @@ def capabilities_lack_compute(ctx: Context) -> bool:
 def driver_capabilities(ctx: Context) -> Iterator[Finding]:
     host, torch = ctx.facts.host, ctx.facts.torch
     if not capabilities_lack_compute(ctx):
+        if _command_leaves_capabilities_out(ctx):
+            yield _capabilities_left_to_the_image(ctx)
         return
     caps = _capabilities(ctx)
     fix = (
@@ -80,6 +82,39 @@ def driver_capabilities(ctx: Context) -> Iterator[Finding]:
             "container": host.container or None,
             "torch_error": torch.init_error
             or next((w for w in torch.init_warnings if "NVIDIA driver" in w), None),
+        },
+    )
+
+
+def _command_leaves_capabilities_out(ctx: Context) -> bool:
+    """The pasted command picks GPUs (-e NVIDIA_VISIBLE_DEVICES) but not capabilities, and CUDA is
+    not shown working: whether libcuda is mounted then rests on the image's own setting."""
+    host = ctx.facts.host
+    return (
+        bool(host.container)
+        and "NVIDIA_VISIBLE_DEVICES" in host.env_set_by_script
+        and "NVIDIA_DRIVER_CAPABILITIES" not in host.env
+        and ctx.facts.torch.cuda_available is not True
+    )
+
+
+def _capabilities_left_to_the_image(ctx: Context) -> Finding:
+    """A warning, not an error: nvidia/cuda images set compute,utility themselves; others do not."""
+    host = ctx.facts.host
+    return Finding(
+        "driver-capabilities-no-compute",
+        Severity.WARNING,
+        "The command sets NVIDIA_VISIBLE_DEVICES but not NVIDIA_DRIVER_CAPABILITIES: unless the image "
+        "sets it, the runtime mounts only 'utility' (nvidia-smi works, no libcuda), and torch finds no "
+        "driver",
+        "Give the capabilities with the GPUs: docker run ... -e NVIDIA_VISIBLE_DEVICES=all -e "
+        "NVIDIA_DRIVER_CAPABILITIES=compute,utility ...   (check the image's: docker inspect -f "
+        "'{{.Config.Env}}' IMAGE)",
+        {
+            "NVIDIA_DRIVER_CAPABILITIES": None,
+            "NVIDIA_VISIBLE_DEVICES": host.env.get("NVIDIA_VISIBLE_DEVICES"),
+            "set_by_command": sorted(host.env_set_by_script),
+            "container": host.container or None,
         },
     )
 

@@ -35,6 +35,8 @@ def _expects_gpu(ctx: Context) -> bool:
 def _in_container_without_gpus(ctx: Context) -> bool:
     """A container missing its GPU runtime; without any sign of a GPU it is a CPU machine instead."""
     host = ctx.facts.host
+    if ctx.facts.input.pasted:
+        return False  # a paste never lists /dev/nvidia*: an empty list there is unknown, not "none"
     return bool(host.container) and not host.dev_nvidia and not ctx.nvml_ok and _expects_gpu(ctx)
 
 
