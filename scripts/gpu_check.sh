@@ -50,10 +50,13 @@ step() {  # name, seconds, command...: stdout, stderr, exit code and wall time o
 timeout 120 "$PY" -m torch.utils.collect_env >"$RESULTS/paste-collect-env.txt" 2>&1
 nvidia-smi >"$RESULTS/paste-nvidia-smi.txt" 2>&1
 nvidia-smi -q >"$RESULTS/paste-nvidia-smi-q.txt" 2>&1
+nvidia-smi -L >"$RESULTS/paste-nvidia-smi-l.txt" 2>&1
 step doctor 120 "$PY" -m gpusetup doctor --json
 step doctor-text 120 env COLUMNS=110 "$PY" -m gpusetup doctor
 step paste-collect-env 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-collect-env.txt"
 step paste-nvidia-smi-q 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-nvidia-smi-q.txt"
+step paste-nvidia-smi 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-nvidia-smi.txt" --markdown
+step paste-nvidia-smi-l 60 env COLUMNS=110 "$PY" -m gpusetup doctor --facts "$RESULTS/paste-nvidia-smi-l.txt"
 step verify-quick 120 "$PY" -m gpusetup verify --quick --json --junit "$RESULTS/verify-quick.xml"
 step verify-quick-text 120 env COLUMNS=140 "$PY" -m gpusetup verify --quick
 step accuracy 240 "$PY" benchmarks/verify_accuracy.py --device 0 --dtype fp32,tf32,bf16,fp16

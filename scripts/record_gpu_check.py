@@ -30,6 +30,7 @@ PASTES = {  # the file gpu_check.sh writes -> the command that printed it
     "paste-collect-env.txt": "python3 -m torch.utils.collect_env",
     "paste-nvidia-smi.txt": "nvidia-smi",
     "paste-nvidia-smi-q.txt": "nvidia-smi -q",
+    "paste-nvidia-smi-l.txt": "nvidia-smi -L",
 }
 
 

@@ -54,6 +54,8 @@ def test_gpu_check_leaves_a_summary_and_at_most_8_files(tmp_path: Path) -> None:
         "doctor-text",
         "paste-collect-env",
         "paste-nvidia-smi-q",
+        "paste-nvidia-smi",
+        "paste-nvidia-smi-l",
         "verify-quick",
         "verify-quick-text",
         "accuracy",
