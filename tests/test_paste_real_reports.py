@@ -131,6 +131,43 @@ def test_nvidia_wheels_missing_under_poetry_pytorch_100974() -> None:
     assert "nvidia-cuda-nvrtc" in json.dumps(finding["evidence"])
 
 
+# --- the wider library list: a wheel's libcusparse finds an older libnvJitLink first --------------------
+
+
+def test_libnvjitlink_from_ld_library_path_ragflow_4466() -> None:
+    """ldd resolves the wheel's libcusparse's libnvJitLink from /usr/local/cuda-12.1, on LD_LIBRARY_PATH."""
+    report = _doctor(CLASSES / "ragflow-4466-libcusparse-nvjitlink-ld-library-path.txt")
+    assert report["facts"]["torch"]["status"] == "import-error"
+    assert {
+        "name": "libnvJitLink",
+        "path": "/usr/local/cuda-12.1/lib64/libnvJitLink.so.12",
+    } in report["facts"]["torch"]["loaded_libraries"]
+    (finding,) = _by_id(report, "ld-library-path-shadowing")
+    assert finding["severity"] == "error" and "libnvJitLink" in finding["title"]
+    assert "/usr/local/cuda-12.1/lib64" in finding["fix"]
+    # the wheel's own directory, beside the libcusparse that failed (pytorch/pytorch#111469's fix)
+    assert "site-packages/nvidia/nvjitlink/lib:$LD_LIBRARY_PATH" in finding["fix"]
+    # the likely cause, ahead of the import error
+    assert _ids(report)[0] == "ld-library-path-shadowing"
+
+
+def test_libnvjitlink_without_ld_library_path_asks_for_it_pytorch_131312() -> None:
+    report = _doctor(CLASSES / "pytorch-131312-libcusparse-nvjitlink-nightly.txt")
+    torch = report["facts"]["torch"]
+    assert "__nvJitLinkComplete_12_4, version libnvJitLink.so.12" in torch["error"]
+    assert {"name": "torch", "version": "2.5.0.dev20240720+cu124"} in [
+        {"name": d["name"], "version": d["version"]} for d in torch["distributions"]
+    ]  # the grepped `pip list`
+    assert report["facts"]["host"]["proc_driver_version"] == "550.90.07"
+    (failed,) = _by_id(report, "torch-import-failed")
+    assert "echo $LD_LIBRARY_PATH" in failed["fix"]  # what decides it, not a blind reinstall first
+    assert _by_id(report, "ld-library-path-shadowing") == []  # LD_LIBRARY_PATH is not in the paste
+    (libraries,) = [
+        f for f in _by_id(report, "not-in-report") if f["evidence"]["area"] == "libraries"
+    ]
+    assert "ld-library-path-shadowing" in libraries["evidence"]["checks"]
+
+
 # --- NVML driver/library mismatch inside an image -----------------------------------------------------
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterator, List, Optional
 
+from gpusetup.doctor.checks.fix_commands import REINSTALL, WHEEL_OF_LIBRARY
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
 from gpusetup.facts.model import Unstated
 from gpusetup.versions import optional_cuda
-
-_REINSTALL = "gpusetup install --cuda auto"
 
 
 @check(known_broken_build="this torch release has a known defect that a later release fixes")
@@ -25,7 +24,7 @@ def known_broken(ctx: Context) -> Iterator[Finding]:
                 "known-broken-build",
                 Severity.ERROR,
                 f"torch {torch.version} has a known defect, fixed in {build.fixed_in}: {build.symptom}",
-                f"Move to torch {build.fixed_in} or later: {_REINSTALL} --python "
+                f"Move to torch {build.fixed_in} or later: {REINSTALL} --python "
                 f"{torch.python or 'python'}"
                 + (
                     f"   (or, staying on {torch.version}: {build.workaround})"
@@ -45,11 +44,6 @@ def known_broken(ctx: Context) -> Iterator[Finding]:
 # major: cu11/cu12 wheels carry a -cuNN suffix, CUDA 13's mostly do not (seen in pytorch/pytorch#178196).
 # Every split build since 2.0 requires these two; the others are named by the import error.
 _CORE = ("cublas", "cudnn")
-_LIB_TO_WHEEL = {
-    "libcudart": "cuda-runtime", "libcublas": "cublas", "libnvrtc": "cuda-nvrtc", "libcudnn": "cudnn",
-    "libcufft": "cufft", "libcurand": "curand", "libcusolver": "cusolver", "libcusparse": "cusparse",
-    "libnccl": "nccl", "libnvJitLink": "nvjitlink", "libcupti": "cuda-cupti", "libnvToolsExt": "nvtx",
-}  # fmt: skip
 _PRELOAD = re.compile(r"(lib\w+)\.so\.\*\[0-9\]\S* not found in the system path")
 
 
@@ -84,7 +78,7 @@ def nvidia_wheels(ctx: Context) -> Iterator[Finding]:
     missing: List[str] = []
     if error:
         lib = error.group(1)
-        part = _LIB_TO_WHEEL.get(lib, lib.replace("lib", "", 1))
+        part = WHEEL_OF_LIBRARY.get(lib, lib.replace("lib", "", 1))
         missing = [_wheel(part, major) if major else f"nvidia-{part}-cu<major>"]
     elif major and ctx.torch_ok and ctx.stated(Unstated.PACKAGES):
         wheels = torch.nvidia_wheels
@@ -103,7 +97,7 @@ def nvidia_wheels(ctx: Context) -> Iterator[Finding]:
         f"and {', '.join(missing)} is not installed" + (f": '{error.group(0)}'" if error else ""),
         f"Reinstall torch with its dependencies (an installer that skipped them, e.g. one lock file "
         f"for all platforms, leaves them out): {torch.python or 'python'} -m pip install --force-reinstall "
-        f"torch=={version}   (or: {_REINSTALL})",
+        f"torch=={version}   (or: {REINSTALL})",
         {
             "missing": missing,
             "installed": sorted(torch.nvidia_wheels),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterator, List
+from typing import Iterator, List, Optional, Tuple
 
-from gpusetup.doctor.checks.fix_commands import REINSTALL
+from gpusetup.doctor.checks.fix_commands import REINSTALL, WHEEL_OF_LIBRARY
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
@@ -118,6 +118,40 @@ def _is_wheel_dir(path: str) -> bool:
     return "site-packages" in path or "dist-packages" in path
 
 
+def _symbol_failure(error: str) -> Optional[Tuple[str, str]]:
+    """(the library that failed, the library it wanted the symbol from) of an undefined-symbol error.
+
+    "<site>/torch/lib/../../nvidia/cusparse/lib/libcusparse.so.12: undefined symbol:
+    __nvJitLinkAddData_12_1, version libnvJitLink.so.12": torch's wheel found an older libnvJitLink
+    first (pytorch/pytorch#111469); the symbol's version names the library it wanted.
+    """
+    at = error.find(": undefined symbol: ")
+    if at < 0:
+        return None
+    head = error[:at].split()
+    wanted = re.search(r", version (lib[\w+-]{1,80}?)\.so", error[at : at + 400])
+    return (head[-1] if head else "", wanted.group(1) if wanted else "")
+
+
+def _wheel_dir(failed: str, wanted: str) -> Optional[str]:
+    """The lib directory of the nvidia-* wheel that ships `wanted`, beside the wheel that failed."""
+    path = os.path.normpath(failed)
+    marker = os.sep + "nvidia" + os.sep
+    part = WHEEL_OF_LIBRARY.get(wanted)
+    if marker not in path or part is None:
+        return None
+    site = path[: path.rindex(marker)]
+    return os.path.join(site, "nvidia", part.replace("-", "_"), "lib")
+
+
+def _shadowing_fix(dirs: List[str], symbol: Optional[Tuple[str, str]]) -> str:
+    fix = "Remove these directories from LD_LIBRARY_PATH for this environment: " + ":".join(dirs)
+    wheel_dir = _wheel_dir(*symbol) if symbol else None
+    if wheel_dir:
+        fix += f"   (or put torch's own first: export LD_LIBRARY_PATH={wheel_dir}:$LD_LIBRARY_PATH)"
+    return fix
+
+
 @check(ld_library_path_shadowing="LD_LIBRARY_PATH puts system CUDA libraries ahead of torch's own")
 def library_path(ctx: Context) -> Iterator[Finding]:
     dirs = ctx.facts.toolkit.ld_library_path
@@ -131,15 +165,28 @@ def library_path(ctx: Context) -> Iterator[Finding]:
         and not _is_wheel_dir(lib.path)
     ]
     holders = [d for d in dirs if any(not n.startswith("libcuda.") for n in d.libraries)]
+    symbol = _symbol_failure(ctx.facts.torch.error)
     if foreign:
+        if symbol and symbol[1] not in WHEEL_OF_LIBRARY:  # a cut message: the library ldd resolved
+            symbol = (symbol[0], foreign[0].name)
         yield Finding(
             "ld-library-path-shadowing",
             ERROR,
             "torch loaded CUDA libraries from LD_LIBRARY_PATH instead of its own wheels: "
-            + ", ".join(sorted({lib.name for lib in foreign})),
-            "Remove these directories from LD_LIBRARY_PATH for this environment: "
-            + ":".join(sorted({os.path.dirname(lib.path) for lib in foreign})),
-            {"loaded": [lib.path for lib in foreign]},
+            + ", ".join(sorted({lib.name for lib in foreign}))
+            + (" (the cause of the import error)" if symbol else ""),
+            _shadowing_fix(sorted({os.path.dirname(lib.path) for lib in foreign}), symbol),
+            {"loaded": [lib.path for lib in foreign], "error": ctx.facts.torch.error or None},
+        )
+    elif symbol and [d.path for d in dirs if not _is_wheel_dir(d.path)]:
+        system = [d.path for d in dirs if not _is_wheel_dir(d.path)]
+        yield Finding(
+            "ld-library-path-shadowing",
+            ERROR,
+            f"import torch fails: {os.path.basename(symbol[0]) or 'a library of torch'} needs a newer "
+            f"{symbol[1] or 'library'} than the one LD_LIBRARY_PATH finds first",
+            _shadowing_fix(system, symbol),
+            {"dirs": system, "error": ctx.facts.torch.error},
         )
     elif holders and ctx.facts.torch.nvidia_wheels:
         yield Finding(

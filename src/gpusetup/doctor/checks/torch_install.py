@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterator, List
 
 from gpusetup.doctor.checks.fix_commands import REINSTALL, quoted_python
@@ -58,10 +59,23 @@ def torch_presence(ctx: Context) -> Iterator[Finding]:
             "import torch fails: " + torch.error.splitlines()[0][:160]
             if torch.error
             else "import torch fails",
-            f"Reinstall the family together: {REINSTALL} --python {quoted_python(ctx)}; if the error names a "
-            "libcu*/libnvJitLink symbol, see ld-library-path-shadowing",
+            _import_fix(ctx),
             evidence,
         )
+
+
+def _import_fix(ctx: Context) -> str:
+    """A CUDA library missing a symbol is one library found ahead of its partner: say where to look."""
+    reinstall = f"{REINSTALL} --python {quoted_python(ctx)}"
+    error = ctx.facts.torch.error
+    at = error.find(": undefined symbol: ")
+    if at < 0 or not re.search(r"/lib(?:cu|nv)\w*\.so[\w.]*$", error[:at][-300:]):
+        return f"Reinstall the family together: {reinstall}"
+    return (
+        "A CUDA library of torch's found an older partner library first (pytorch/pytorch#111469): run "
+        "echo $LD_LIBRARY_PATH and drop CUDA toolkit directories from it (ld-library-path-shadowing); "
+        f"if it holds none, reinstall the family so the nvidia-* wheels agree: {reinstall}"
+    )
 
 
 def _installs(copies: List[Distribution], torch: TorchFacts) -> List[Distribution]:

@@ -10,7 +10,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HTML = re.compile(r"^\s*</?(details|summary)[^>]*>(.*?)(</summary>)?\s*$", re.IGNORECASE)
 _QUOTE = re.compile(r"^\s*(>\s?)+")
-_BOLD = re.compile(r"\*\*|__")
+_BOLD = re.compile(r"\*\*")  # not "__": it is in symbols and paths (__init__.py, __nvJitLink...)
 
 
 @dataclass(frozen=True)

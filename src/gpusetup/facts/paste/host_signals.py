@@ -66,6 +66,11 @@ _NVRM_MISMATCH = re.compile(
     + r", but\s+this kernel module has the version "
     + _VERSION
 )
+# `cat /proc/driver/nvidia/version`: the kernel module's version, and the compiler line under it
+_NVRM_VERSION = re.compile(
+    r"^NVRM version: NVIDIA UNIX [\w-]{1,20} Kernel Module\s+" + _VERSION + r"\b"
+)
+_PROC_VERSION_REST = re.compile(r"^GCC version:\s|(?:^|[\s$#>])cat /proc/driver/nvidia/version\s*$")
 
 # nvidia-smi's own header fields copied into a hand-written line ("- 驱动版本: Driver Version: 460.80"):
 # the exact casing of nvidia-smi's label says which CUDA it is (a retyped "CUDA version" does not).
@@ -200,6 +205,12 @@ def _nvml(text: str, facts: Facts) -> bool:
         driver.nvml_version = library.group(1)
         if driver.nvml_error and "NVML library version" not in driver.nvml_error:
             driver.nvml_error += _library_note(driver.nvml_version)
+        return True
+    module = _NVRM_VERSION.match(text)
+    if module:
+        facts.host.proc_driver_version = facts.host.proc_driver_version or module.group(1)
+        return True
+    if _PROC_VERSION_REST.search(text):
         return True
     nvrm = _NVRM_MISMATCH.search(text)
     if nvrm:
