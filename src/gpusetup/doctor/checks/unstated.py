@@ -70,6 +70,16 @@ def unstated(ctx: Context, fired: AbstractSet[str]) -> Iterator[Finding]:
             Severity.INFO,
             f"Not in this report: {what}"
             + (f"; unchecked: {', '.join(unchecked)}" if unchecked else ""),
-            f"Collect it: {command}",
+            f"Collect it: {_command(ctx, Unstated(value), command)}",
             {"area": value, "checks": unchecked, "input": facts.input.kinds},
         )
+
+
+def _command(ctx: Context, area: Unstated, command: str) -> str:
+    """torch shown without CUDA: in a container, the runtime's variables decide whether libcuda is there."""
+    if area == Unstated.HOST and ctx.facts.torch.cuda_available is False:
+        return (
+            f"{command}   (torch sees no CUDA: in a container, also env | grep -E "
+            "'^(NVIDIA_DRIVER_CAPABILITIES|NVIDIA_VISIBLE_DEVICES|CUDA_VISIBLE_DEVICES)=')"
+        )
+    return command

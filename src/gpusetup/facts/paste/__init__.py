@@ -15,6 +15,7 @@ from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_l, nvidia_s
 from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
 from gpusetup.facts.paste.host_signals import read_host_signals
 from gpusetup.facts.paste.reading import Reading
+from gpusetup.facts.paste.repl import read_repl
 from gpusetup.facts.paste.signals import read_signals
 from gpusetup.facts.status import NvmlStatus, ProbeStatus
 
@@ -42,18 +43,25 @@ def read_paste(text: str, name: str = "the input") -> Facts:
                 used |= reading.used
     remaining = [line for line in lines if line.number not in used]
     signals = read_signals(remaining, facts.torch) | read_host_signals(remaining, facts)
+    signals |= read_repl([line for line in remaining if line.number not in signals], facts.torch)
     if not readings and not signals:
         raise UsageError(
             f"{name}: not a report doctor can read (it reads {FORMATS}, or their error lines)",
             "paste the whole output of one of these commands",
         )
     if not readings:  # error lines alone: they state almost nothing else
-        readings.append(Reading(InputKind.ERROR_TEXT, set(signals), [], set(Unstated)))
+        unstated = set(Unstated) - ({Unstated.TORCH} if _torch_shown(facts.torch) else set())
+        readings.append(Reading(InputKind.ERROR_TEXT, set(signals), [], unstated))
     used |= signals
     facts.input = _input(readings, lines, used)
     facts.gpusetup_version = ""
     facts.collected_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return facts
+
+
+def _torch_shown(torch: TorchFacts) -> bool:
+    """A session that printed torch's version and its CUDA build states the torch stack's core."""
+    return torch.version is not None and "cuda_build" not in torch.unavailable
 
 
 def _input(readings: List[Reading], lines: List[Line], used: Set[int]) -> InputFacts:

@@ -9,7 +9,7 @@ from typing import List
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HTML = re.compile(r"^\s*</?(details|summary)[^>]*>(.*?)(</summary>)?\s*$", re.IGNORECASE)
-_QUOTE = re.compile(r"^\s*(>\s?)+")
+_QUOTE = re.compile(r"^\s*(?:>(?!>>(?:\s|$))\s?)+")  # a ">>>" prompt is no quote mark
 _BOLD = re.compile(r"\*\*")  # not "__": it is in symbols and paths (__init__.py, __nvJitLink...)
 
 
