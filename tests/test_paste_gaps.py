@@ -240,7 +240,8 @@ def test_a_long_line_is_capped_before_matching() -> None:
 @pytest.mark.parametrize(
     "unit",
     ["-e ", "A=", "CUDA_VISIBLE_DEVICES=1 ", "os.environ['", "nv-fabricmanager[1]: ", "a@b:", "(x) ",
-     "NVRM: API mismatch: the client has the version 1.1, but "],
+     "NVRM: API mismatch: the client has the version 1.1, but ", "/lib: undefined symbol: x",
+     "libcu.so => /a (0x1) ", ">>> torch.x ", "torch  1 ", "ldd ", "a (0x1)", "x => not found "],
 )  # fmt: skip
 def test_adversarial_lines_are_read_in_linear_time(unit: str) -> None:
     import time
