@@ -19,7 +19,7 @@ NEEDS: Dict[Unstated, Tuple[str, Tuple[str, ...], str]] = {
     ),
     Unstated.DRIVER: (
         "the driver and the CUDA it supports",
-        ("driver-too-old-for-torch", "cuda-compat-libs", "nvml-version-mismatch"),
+        ("driver-too-old-for-torch", "cuda-compat-libs", "nvml-version-mismatch", "torch-cpu-build"),
         "nvidia-smi",
     ),
     Unstated.GPU_ARCH: (
@@ -70,16 +70,17 @@ def unstated(ctx: Context, fired: AbstractSet[str]) -> Iterator[Finding]:
             Severity.INFO,
             f"Not in this report: {what}"
             + (f"; unchecked: {', '.join(unchecked)}" if unchecked else ""),
-            f"Collect it: {_command(ctx, Unstated(value), command)}",
+            f"Collect it: {_command(ctx, Unstated(value), command, fired)}",
             {"area": value, "checks": unchecked, "input": facts.input.kinds},
         )
 
 
-def _command(ctx: Context, area: Unstated, command: str) -> str:
-    """torch shown without CUDA: in a container, the runtime's variables decide whether libcuda is there."""
-    if area == Unstated.HOST and ctx.facts.torch.cuda_available is False:
+def _command(ctx: Context, area: Unstated, command: str, fired: AbstractSet[str]) -> str:
+    """torch shown without CUDA, and nothing found that explains it: in a container, the runtime's
+    variables decide whether libcuda is mounted, and a reporter without gpusetup can print them."""
+    if area == Unstated.HOST and ctx.facts.torch.cuda_available is False and not fired:
         return (
-            f"{command}   (torch sees no CUDA: in a container, also env | grep -E "
-            "'^(NVIDIA_DRIVER_CAPABILITIES|NVIDIA_VISIBLE_DEVICES|CUDA_VISIBLE_DEVICES)=')"
+            f"{command}; env | grep -E "
+            "'^(NVIDIA_DRIVER_CAPABILITIES|NVIDIA_VISIBLE_DEVICES|CUDA_VISIBLE_DEVICES)='"
         )
     return command
