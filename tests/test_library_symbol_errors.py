@@ -11,6 +11,7 @@ import pytest
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding
 from gpusetup.doctor.registry import run_checks
+from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts, LibraryDir, LoadedLibrary
 from gpusetup.facts.paste import read_paste
 from gpusetup.facts.status import ProbeStatus
@@ -33,7 +34,10 @@ def _shadowing(facts: Facts, profiles: Profiles) -> List[Finding]:
         ERROR,
         ERROR.replace("ImportError", "OSError"),
         ERROR.replace("ImportError: ", ""),  # an issue title quoting the message
-        "ImportError: libcudnn.so.8: cannot open shared object file: No such file or directory",
+        (
+            f"OSError: {SITE}/nvidia/cudnn/lib/libcudnn_cnn_infer.so.8: cannot open shared object file: "
+            "No such file or directory"
+        ),
         (
             "OSError: /opt/venv/lib/python3.10/site-packages/torch/lib/libtorch_cuda.so: "
             "undefined symbol: ncclCommRegister"
@@ -55,11 +59,31 @@ def test_a_torch_library_failure_is_an_import_error(line: str) -> None:
         "ImportError: /x/site-packages/torchvision/_C.so: undefined symbol: _ZN3c10...",  # torchvision's
         "ImportError: libGL.so.1: cannot open shared object file: No such file or directory",  # opencv's
         "ImportError: libcusparseLt_helper.txt: undefined symbol: x",  # not a shared object
+        # the same CUDA libraries, loaded by something else than import torch
+        (
+            "nvidia-container-cli: initialization error: load library failed: libcuda.so.1: cannot open "
+            "shared object file: no such file or directory: unknown."
+        ),
+        (
+            "W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library "
+            "'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: No such file"
+        ),
+        "OSError: libcudart.so.11.0: cannot open shared object file: No such file or directory",
+        (
+            "Could not load library libcudnn_cnn_infer.so.8. Error: libcudnn_cnn_infer.so.8: cannot open "
+            "shared object file: No such file or directory"
+        ),  # cuDNN at run time: torch imported
+        "ImportError: libcudnn.so.8: cannot open shared object file: No such file or directory",
+        "I checked with pip list and torch is there, so why does it fail?",
+        "Maybe run ldd libtorch_cuda.so",
     ],
 )
 def test_a_library_failure_that_is_not_torchs_is_not_read_as_one(line: str) -> None:
-    with pytest.raises(Exception, match="not a report doctor can read"):
-        read_paste(line + "\n")
+    try:
+        facts = read_paste(line + "\n")
+    except UsageError:
+        return  # nothing else in it: refused, as it should be
+    assert facts.torch.status != ProbeStatus.IMPORT_ERROR and facts.torch.error == ""
 
 
 def test_a_torch_that_imported_keeps_its_status() -> None:
@@ -150,3 +174,56 @@ def test_another_import_error_keeps_the_plain_reinstall(h100: Facts, profiles: P
     h100.torch.error = "ImportError: cannot import name 'Tensor' from partially initialized module"
     (failed,) = [f for f in run_checks(Context(h100, profiles)) if f.id == "torch-import-failed"]
     assert failed.fix.startswith("Reinstall the family together")
+
+
+def test_a_session_showing_torch_at_work_keeps_its_status() -> None:
+    paste = (
+        ">>> torch.cuda.is_available()\nTrue\n"
+        f"OSError: {SITE}/nvidia/cudnn/lib/libcudnn_cnn_infer.so.8: cannot open shared object file\n"
+    )
+    facts = read_paste(paste)
+    assert facts.torch.status == ProbeStatus.OK and facts.torch.cuda_available is True
+
+
+def test_ldd_of_another_program_is_not_what_torch_loads() -> None:
+    paste = (
+        "$ ldd ./build/my_kernel_test\n"
+        "\tlibcudart.so.12 => /usr/local/cuda/lib64/libcudart.so.12 (0x00007f0000000000)\n"
+        "$ echo $LD_LIBRARY_PATH\n/usr/local/cuda/lib64\n"
+    )
+    facts = read_paste(paste)
+    assert facts.torch.loaded_libraries == []
+    assert facts.input.skipped == []  # read, and known not to be torch's
+
+
+def test_a_pip_list_states_no_nvml_bindings_as_a_cuda_wheel() -> None:
+    facts = read_paste(
+        "nvidia-ml-py             12.535.133\ntorch                    2.5.1\n" + ERROR
+    )
+    assert facts.torch.nvidia_wheels == {}
+
+
+def test_a_torch_symbol_error_is_no_cuda_shadowing(h100: Facts, profiles: Profiles) -> None:
+    """libtorch_python missing a torch symbol is a build mismatch; NVIDIA's container dirs hold libcuda."""
+    h100.torch.status = ProbeStatus.IMPORT_ERROR
+    h100.torch.error = f"ImportError: {SITE}/torch/lib/libtorch_python.so: undefined symbol: _ZNK5torch8autograd4Node4nameEv"
+    h100.toolkit.ld_library_path = [
+        LibraryDir("/usr/local/nvidia/lib"),
+        LibraryDir("/usr/local/nvidia/lib64"),
+    ]
+    assert _shadowing(h100, profiles) == []
+
+
+def test_the_driver_dirs_of_a_container_are_no_shadow(h100: Facts, profiles: Profiles) -> None:
+    h100.torch.status, h100.torch.error = ProbeStatus.IMPORT_ERROR, ERROR
+    h100.toolkit.ld_library_path = [LibraryDir("/usr/local/nvidia/lib64")]
+    assert _shadowing(h100, profiles) == []
+
+
+def test_a_dir_known_not_to_hold_the_library_is_no_shadow(h100: Facts, profiles: Profiles) -> None:
+    h100.torch.status, h100.torch.error = ProbeStatus.IMPORT_ERROR, ERROR
+    h100.toolkit.ld_library_path = [LibraryDir("/opt/cudnn/lib", ["libcudnn.so.8"])]
+    # only the general warning that a CUDA library there could shadow one of the wheels'
+    assert [(f.severity, "needs a newer" in f.title) for f in _shadowing(h100, profiles)] == [
+        ("warning", False)
+    ]

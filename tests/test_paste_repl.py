@@ -12,6 +12,7 @@ from gpusetup.facts.model import Unstated
 from gpusetup.facts.paste import read_paste
 from gpusetup.facts.status import ProbeStatus
 from gpusetup.profiles.model import Profiles
+from tests.conftest import FIXTURES
 
 
 @pytest.mark.parametrize(
@@ -86,3 +87,41 @@ def test_no_cuda_asks_for_the_container_variables(
         if f.id == "not-in-report" and f.evidence["area"] == "host"
     ]
     assert ("NVIDIA_DRIVER_CAPABILITIES" in host.fix) is named
+
+
+def test_a_cpu_build_is_its_own_explanation(profiles: Profiles) -> None:
+    """A build known to be CPU-only explains `False`: no container variables asked for, and the driver
+    area waits on torch-cpu-build (a GPU would make it fire)."""
+    facts = read_paste(
+        ">>> torch.__version__\n'2.5.1+cpu'\n>>> torch.version.cuda\n>>> torch.cuda.is_available()\nFalse\n"
+    )
+    collect = {
+        f.evidence["area"]: f
+        for f in run_checks(Context(facts, profiles))
+        if f.id == "not-in-report"
+    }
+    assert "NVIDIA_DRIVER_CAPABILITIES" not in collect["host"].fix
+    assert "torch-cpu-build" in collect["driver"].evidence["checks"]
+
+
+def test_a_cuda_build_does_not_wait_on_torch_cpu_build(profiles: Profiles) -> None:
+    facts = read_paste(
+        ">>> torch.__version__\n'2.5.1+cu124'\n>>> torch.version.cuda\n'12.4'\n"
+        ">>> torch.cuda.is_available()\nFalse\n"
+    )
+    collect = {
+        f.evidence["area"]: f
+        for f in run_checks(Context(facts, profiles))
+        if f.id == "not-in-report"
+    }
+    assert "torch-cpu-build" not in collect["driver"].evidence["checks"]
+    assert "NVIDIA_DRIVER_CAPABILITIES" in collect["host"].fix
+
+
+def test_a_session_after_an_nvidia_smi_table_states_torch() -> None:
+    table = (FIXTURES / "paste" / "gpu-operator-356-nvidia-smi-510.txt").read_text(encoding="utf-8")
+    facts = read_paste(
+        table + "\n>>> torch.__version__\n'1.12.0+cu113'\n>>> torch.version.cuda\n'11.3'\n"
+    )
+    assert Unstated.TORCH.value not in facts.input.unstated
+    assert facts.input.kinds == ["nvidia-smi"]

@@ -11,7 +11,7 @@ REINSTALL = "gpusetup install --cuda auto"
 # The nvidia-* wheel (without its -cuNN suffix) that ships each CUDA library torch loads; its files
 # are under site-packages/nvidia/<the name with "_" for "-">/lib.
 WHEEL_OF_LIBRARY = {
-    "libcudart": "cuda-runtime", "libcublas": "cublas", "libnvrtc": "cuda-nvrtc", "libcudnn": "cudnn",
+    "libcudart": "cuda-runtime", "libcublas": "cublas", "libcublasLt": "cublas", "libnvrtc": "cuda-nvrtc", "libcudnn": "cudnn",
     "libcufft": "cufft", "libcurand": "curand", "libcusolver": "cusolver", "libcusparse": "cusparse",
     "libnccl": "nccl", "libnvJitLink": "nvjitlink", "libcupti": "cuda-cupti", "libnvToolsExt": "nvtx",
 }  # fmt: skip

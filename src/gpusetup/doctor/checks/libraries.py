@@ -10,6 +10,7 @@ from gpusetup.doctor.checks.fix_commands import REINSTALL, WHEEL_OF_LIBRARY
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
+from gpusetup.facts.model import LibraryDir
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -144,6 +145,18 @@ def _wheel_dir(failed: str, wanted: str) -> Optional[str]:
     return os.path.join(site, "nvidia", part.replace("-", "_"), "lib")
 
 
+def _may_shadow(dirs: List[LibraryDir], wanted: str) -> List[str]:
+    """The LD_LIBRARY_PATH directories that may hold an older `wanted`: not a wheel's, not the driver's
+    own (/usr/local/nvidia/lib*, only libcuda and its kin), and, where their files are known, holding it."""
+    return [
+        d.path
+        for d in dirs
+        if not _is_wheel_dir(d.path)
+        and not os.path.normpath(d.path).startswith("/usr/local/nvidia/lib")
+        and (not d.libraries or any(n.startswith(wanted + ".") for n in d.libraries))
+    ]
+
+
 def _shadowing_fix(dirs: List[str], symbol: Optional[Tuple[str, str]]) -> str:
     fix = "Remove these directories from LD_LIBRARY_PATH for this environment: " + ":".join(dirs)
     wheel_dir = _wheel_dir(*symbol) if symbol else None
@@ -178,8 +191,8 @@ def library_path(ctx: Context) -> Iterator[Finding]:
             _shadowing_fix(sorted({os.path.dirname(lib.path) for lib in foreign}), symbol),
             {"loaded": [lib.path for lib in foreign], "error": ctx.facts.torch.error or None},
         )
-    elif symbol and [d.path for d in dirs if not _is_wheel_dir(d.path)]:
-        system = [d.path for d in dirs if not _is_wheel_dir(d.path)]
+    elif symbol and symbol[1] in WHEEL_OF_LIBRARY and _may_shadow(dirs, symbol[1]):
+        system = _may_shadow(dirs, symbol[1])
         yield Finding(
             "ld-library-path-shadowing",
             ERROR,

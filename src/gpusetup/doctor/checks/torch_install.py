@@ -69,7 +69,7 @@ def _import_fix(ctx: Context) -> str:
     reinstall = f"{REINSTALL} --python {quoted_python(ctx)}"
     error = ctx.facts.torch.error
     at = error.find(": undefined symbol: ")
-    if at < 0 or not re.search(r"/lib(?:cu|nv)\w*\.so[\w.]*$", error[:at][-300:]):
+    if at < 0 or not re.search(r"(?:^|[/\s])lib(?:cu|nv)\w*\.so[\w.]*$", error[:at][-300:]):
         return f"Reinstall the family together: {reinstall}"
     return (
         "A CUDA library of torch's found an older partner library first (pytorch/pytorch#111469): run "

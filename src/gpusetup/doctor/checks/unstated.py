@@ -64,7 +64,7 @@ def unstated(ctx: Context, fired: AbstractSet[str]) -> Iterator[Finding]:
         return
     for value in facts.input.unstated:
         what, needed_by, command = NEEDS[Unstated(value)]
-        unchecked = [fid for fid in needed_by if fid not in fired]
+        unchecked = [fid for fid in needed_by if fid not in fired and _may_fire(ctx, value, fid)]
         yield Finding(
             "not-in-report",
             Severity.INFO,
@@ -78,9 +78,17 @@ def unstated(ctx: Context, fired: AbstractSet[str]) -> Iterator[Finding]:
 def _command(ctx: Context, area: Unstated, command: str, fired: AbstractSet[str]) -> str:
     """torch shown without CUDA, and nothing found that explains it: in a container, the runtime's
     variables decide whether libcuda is mounted, and a reporter without gpusetup can print them."""
-    if area == Unstated.HOST and ctx.facts.torch.cuda_available is False and not fired:
+    no_cuda = ctx.facts.torch.cuda_available is False and not ctx.cuda_build_absent()
+    if area == Unstated.HOST and no_cuda and not fired:
         return (
             f"{command}; env | grep -E "
             "'^(NVIDIA_DRIVER_CAPABILITIES|NVIDIA_VISIBLE_DEVICES|CUDA_VISIBLE_DEVICES)='"
         )
     return command
+
+
+def _may_fire(ctx: Context, area: str, fid: str) -> bool:
+    """torch-cpu-build waits on the driver area only for a build known to be CPU-only."""
+    return (
+        not (area == Unstated.DRIVER.value and fid == "torch-cpu-build") or ctx.cuda_build_absent()
+    )

@@ -14,6 +14,7 @@ from gpusetup.facts.model import Facts, InputFacts, InputKind, TorchFacts, Unsta
 from gpusetup.facts.paste import collect_env, nvidia_smi, nvidia_smi_l, nvidia_smi_q
 from gpusetup.facts.paste.clean import Line, clean_lines, describe_lines
 from gpusetup.facts.paste.host_signals import read_host_signals
+from gpusetup.facts.paste.library_lines import read_library_lines
 from gpusetup.facts.paste.reading import Reading
 from gpusetup.facts.paste.repl import read_repl
 from gpusetup.facts.paste.signals import read_signals
@@ -42,18 +43,22 @@ def read_paste(text: str, name: str = "the input") -> Facts:
                 readings.append(reading)
                 used |= reading.used
     remaining = [line for line in lines if line.number not in used]
-    signals = read_signals(remaining, facts.torch) | read_host_signals(remaining, facts)
-    signals |= read_repl([line for line in remaining if line.number not in signals], facts.torch)
+    # a session showing torch at work first: a library error beside it is then not import torch's
+    signals = read_repl(remaining, facts.torch)
+    rest = [line for line in remaining if line.number not in signals]
+    signals |= read_signals(rest, facts.torch) | read_host_signals(rest, facts)
+    signals |= read_library_lines(
+        [line for line in rest if line.number not in signals], facts.torch
+    )
     if not readings and not signals:
         raise UsageError(
             f"{name}: not a report doctor can read (it reads {FORMATS}, or their error lines)",
             "paste the whole output of one of these commands",
         )
     if not readings:  # error lines alone: they state almost nothing else
-        unstated = set(Unstated) - ({Unstated.TORCH} if _torch_shown(facts.torch) else set())
-        readings.append(Reading(InputKind.ERROR_TEXT, set(signals), [], unstated))
+        readings.append(Reading(InputKind.ERROR_TEXT, set(signals), [], set(Unstated)))
     used |= signals
-    facts.input = _input(readings, lines, used)
+    facts.input = _input(readings, lines, used, _torch_shown(facts.torch))
     facts.gpusetup_version = ""
     facts.collected_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return facts
@@ -64,9 +69,13 @@ def _torch_shown(torch: TorchFacts) -> bool:
     return torch.version is not None and "cuda_build" not in torch.unavailable
 
 
-def _input(readings: List[Reading], lines: List[Line], used: Set[int]) -> InputFacts:
+def _input(
+    readings: List[Reading], lines: List[Line], used: Set[int], torch_shown: bool
+) -> InputFacts:
     kinds = [r.kind.value for r in readings]
     unstated: Set[Unstated] = set.intersection(*(r.unstated for r in readings))
+    if torch_shown:
+        unstated.discard(Unstated.TORCH)
     skipped = [note for r in readings for note in r.missing]
     unread = [line.number for line in lines if line.number not in used and line.text.strip()]
     if unread:
