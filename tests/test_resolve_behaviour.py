@@ -240,3 +240,17 @@ def test_request_parsers_raise_only_usage_errors(text: str) -> None:
     for parse in (torch_spec, parse_cuda_request):
         with contextlib.suppress(UsageError):
             parse(text)
+
+
+# Thai, Arabic-Indic and full-width digits, written as escapes: 0, 2.1, 12.4, 2.4.1, cu118, 12.4
+OTHER_DIGITS = ["\u0e50", "\u0e52.\u0e51", "\u0661\u0662.\u0664", "\u0e52.\u0e54.\u0e51",
+                "cu\u0661\u0661\u0668", "\uff11\uff12.\uff14"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", OTHER_DIGITS)
+def test_digits_of_other_scripts_are_not_versions(text: str) -> None:
+    """Python's \\d matches Thai or Arabic-Indic digits; packaging refuses them (hypothesis found one)."""
+    with pytest.raises(UsageError):
+        torch_spec(text)
+    with pytest.raises(UsageError):
+        parse_cuda_request(text)

@@ -87,7 +87,7 @@ class CudaVersion:
     def parse(cls, text: str) -> CudaVersion:
         """Accept 12.4, 12.4.1 (the patch is dropped), cu124 and cu118."""
         raw = text.strip().lower()
-        match = re.fullmatch(r"cu(\d{2,3})", raw)
+        match = re.fullmatch(r"cu([0-9]{2,3})", raw)
         if match:
             digits = match.group(1)
             return cls(int(digits[:-1]), int(digits[-1]))

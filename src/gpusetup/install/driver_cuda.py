@@ -42,7 +42,7 @@ def driver_cuda_request(text: str, profiles: Profiles) -> Optional[CudaVersion]:
 
     A value that no CUDA release can be (12.99, 10.2 with no build of its major) is one line, exit 2."""
     raw = text.strip().lower()
-    if not re.fullmatch(r"\d+\.\d+(\.\d+)?", raw):
+    if not re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+)?", raw):
         return None
     cuda = CudaVersion.parse(raw)
     builds = build_cudas(profiles)

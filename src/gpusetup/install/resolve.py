@@ -75,9 +75,9 @@ def torch_spec(text: Optional[str]) -> Optional[SpecifierSet]:
         )
     if re.search(r"[0-9]{10,}", raw):  # int() refuses 4300+ digits; no release part has 10
         raise UsageError(f"--torch {text[:40]}: a version part of 10 or more digits")
-    if re.fullmatch(r"\d+\.\d+\.\d+", raw):
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", raw):
         return SpecifierSet(f"=={raw}")
-    series = re.fullmatch(r"(\d+(?:\.\d+)?)(?:\.\*)?", raw)
+    series = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(?:\.\*)?", raw)
     if series:
         return SpecifierSet(f"=={series.group(1)}.*")
     try:
