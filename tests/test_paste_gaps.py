@@ -17,8 +17,8 @@ from gpusetup.cli import app
 from gpusetup.errors import UsageError
 from gpusetup.facts.model import Facts, Unstated
 from gpusetup.facts.paste import read_paste
-from gpusetup.facts.paste.clean import clean_lines
-from gpusetup.facts.paste.host_signals import MAX_LINE, read_host_signals
+from gpusetup.facts.paste.clean import MAX_LINE, clean_lines
+from gpusetup.facts.paste.host_signals import read_host_signals
 from tests.conftest import make_runner
 
 SRC = Path(__file__).resolve().parents[1] / "src"

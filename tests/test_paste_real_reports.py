@@ -208,7 +208,16 @@ def test_no_torchvision_false_alarm_for_torch_1_3_1_pytorch_44303() -> None:
 
 def test_driver_too_old_from_the_warning_yolov5_2389() -> None:
     report = _doctor(CLASSES / "yolov5-2389-driver-too-old-torch-1.7.1.txt")
-    (finding,) = _by_id(report, "driver-too-old-for-torch")
+    torch, driver = report["facts"]["torch"], report["facts"]["driver"]
+    found = _by_id(report, "driver-too-old-for-torch")
+    # what the finding stands on, shown if it is missing: torch's warning, the typed driver, no build
+    assert len(found) == 1, (
+        _ids(report),
+        torch["driver_api_version"],
+        driver["version"],
+        torch["cuda_build"],
+    )
+    (finding,) = found
     assert finding["evidence"]["driver_cuda"] == "10.1"
 
 

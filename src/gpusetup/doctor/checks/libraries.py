@@ -119,7 +119,7 @@ def _is_wheel_dir(path: str) -> bool:
     return "site-packages" in path or "dist-packages" in path
 
 
-def _symbol_failure(error: str) -> Optional[Tuple[str, str]]:
+def symbol_failure(error: str) -> Optional[Tuple[str, str]]:
     """(the library that failed, the library it wanted the symbol from) of an undefined-symbol error.
 
     "<site>/torch/lib/../../nvidia/cusparse/lib/libcusparse.so.12: undefined symbol:
@@ -178,7 +178,9 @@ def library_path(ctx: Context) -> Iterator[Finding]:
         and not _is_wheel_dir(lib.path)
     ]
     holders = [d for d in dirs if any(not n.startswith("libcuda.") for n in d.libraries)]
-    symbol = _symbol_failure(ctx.facts.torch.error)
+    symbol = symbol_failure(ctx.facts.torch.error)
+    # where no library's path is known: the directories that may hold the one the symbol names
+    system = _may_shadow(dirs, symbol[1]) if symbol and symbol[1] in WHEEL_OF_LIBRARY else []
     if foreign:
         if symbol and symbol[1] not in WHEEL_OF_LIBRARY:  # a cut message: the library ldd resolved
             symbol = (symbol[0], foreign[0].name)
@@ -191,13 +193,12 @@ def library_path(ctx: Context) -> Iterator[Finding]:
             _shadowing_fix(sorted({os.path.dirname(lib.path) for lib in foreign}), symbol),
             {"loaded": [lib.path for lib in foreign], "error": ctx.facts.torch.error or None},
         )
-    elif symbol and symbol[1] in WHEEL_OF_LIBRARY and _may_shadow(dirs, symbol[1]):
-        system = _may_shadow(dirs, symbol[1])
+    elif symbol and system:
         yield Finding(
             "ld-library-path-shadowing",
             ERROR,
             f"import torch fails: {os.path.basename(symbol[0]) or 'a library of torch'} needs a newer "
-            f"{symbol[1] or 'library'} than the one LD_LIBRARY_PATH finds first",
+            f"{symbol[1]} than the one LD_LIBRARY_PATH finds first",
             _shadowing_fix(system, symbol),
             {"dirs": system, "error": ctx.facts.torch.error},
         )

@@ -7,6 +7,7 @@ import re
 from typing import Iterator, List
 
 from gpusetup.doctor.checks.fix_commands import REINSTALL, quoted_python
+from gpusetup.doctor.checks.libraries import symbol_failure
 from gpusetup.doctor.context import Context
 from gpusetup.doctor.finding import Finding, Severity
 from gpusetup.doctor.registry import check
@@ -67,9 +68,8 @@ def torch_presence(ctx: Context) -> Iterator[Finding]:
 def _import_fix(ctx: Context) -> str:
     """A CUDA library missing a symbol is one library found ahead of its partner: say where to look."""
     reinstall = f"{REINSTALL} --python {quoted_python(ctx)}"
-    error = ctx.facts.torch.error
-    at = error.find(": undefined symbol: ")
-    if at < 0 or not re.search(r"(?:^|[/\s])lib(?:cu|nv)\w*\.so[\w.]*$", error[:at][-300:]):
+    symbol = symbol_failure(ctx.facts.torch.error)
+    if symbol is None or not re.match(r"lib(?:cu|nv)\w*\.so", os.path.basename(symbol[0])):
         return f"Reinstall the family together: {reinstall}"
     return (
         "A CUDA library of torch's found an older partner library first (pytorch/pytorch#111469): run "

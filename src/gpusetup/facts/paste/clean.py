@@ -10,6 +10,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HTML = re.compile(r"^\s*</?(details|summary)[^>]*>(.*?)(</summary>)?\s*$", re.IGNORECASE)
 _QUOTE = re.compile(r"^\s*(?:>(?!>>(?:\s|$))\s?)+")  # a ">>>" prompt is no quote mark
+# Each reader matches a line's first MAX_LINE characters only: a cap keeps every search short.
+MAX_LINE = 4096
 _BOLD = re.compile(r"\*\*")  # not "__": it is in symbols and paths (__init__.py, __nvJitLink...)
 
 

@@ -11,10 +11,9 @@ from typing import List, Optional, Set, Tuple
 
 from gpusetup.facts.host import RELEVANT_ENV, ld_library_dirs
 from gpusetup.facts.model import Facts, GpuFacts, LibraryDir
-from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.paste.clean import MAX_LINE, Line
 from gpusetup.facts.status import NvmlStatus
 
-MAX_LINE = 4096
 _MAX_EVIDENCE = 500
 _VERSION = r"(\d+(?:\.\d+){1,3})"
 

@@ -11,10 +11,8 @@ import re
 from typing import List, Optional, Set
 
 from gpusetup.facts.model import Distribution, LoadedLibrary, TorchFacts
-from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.paste.clean import MAX_LINE, Line
 from gpusetup.facts.status import ProbeStatus
-
-MAX_LINE = 4096
 
 # ".../nvidia/cusparse/lib/libcusparse.so.12: undefined symbol: __nvJitLinkAddData_12_1, version ..."
 _FAILURE = re.compile(r": (undefined symbol: \S|cannot open shared object file)")

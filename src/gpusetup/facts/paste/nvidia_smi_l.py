@@ -6,11 +6,10 @@ import re
 from typing import List, Optional
 
 from gpusetup.facts.model import Facts, GpuFacts, InputKind, Unstated
-from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.paste.clean import MAX_LINE, Line
 from gpusetup.facts.paste.reading import Reading
 from gpusetup.facts.status import NvmlStatus
 
-_MAX_LINE = 4096
 # GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-5a6f...); the UUID is what makes it -L, not collect_env.
 _GPU = re.compile(r"^\s*GPU (\d{1,3}): ([^()]{1,200}?) \(UUID: (GPU-[0-9A-Fa-f-]{1,64})\)\s*$")
 # Without UUIDs (`nvidia-smi -L` of older drivers, or cut by the reporter) only right after the command.
@@ -21,8 +20,7 @@ _MIG = re.compile(r"^\s*MIG [^()]{1,80}Device\s+\d{1,3}: \(UUID: (MIG-[\w/-]{1,8
 
 def looks_like(lines: List[Line]) -> bool:
     return any(
-        _GPU.match(line.text[:_MAX_LINE]) or _COMMAND.search(line.text[:_MAX_LINE])
-        for line in lines
+        _GPU.match(line.text[:MAX_LINE]) or _COMMAND.search(line.text[:MAX_LINE]) for line in lines
     )
 
 
@@ -42,7 +40,7 @@ def read(lines: List[Line], facts: Facts) -> Reading:
     command = 0  # the command line, read once a GPU line follows it
     after_command = False  # inside the block right after an `nvidia-smi -L` command line
     for line in lines:
-        text = line.text[:_MAX_LINE]
+        text = line.text[:MAX_LINE]
         if _COMMAND.search(text):
             after_command, command = True, line.number
             continue

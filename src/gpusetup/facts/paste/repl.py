@@ -6,10 +6,8 @@ import re
 from typing import Dict, List, Optional, Set
 
 from gpusetup.facts.model import TorchFacts
-from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.paste.clean import MAX_LINE, Line
 from gpusetup.facts.status import ProbeStatus
-
-MAX_LINE = 4096
 
 # ">>> torch.cuda.is_available()", "In [3]: print(torch.__version__)"; the value is the next line
 # ("False", "Out[3]: '2.1.0+cu121'").

@@ -6,10 +6,8 @@ import re
 from typing import List, Optional, Set
 
 from gpusetup.facts.model import TorchFacts
-from gpusetup.facts.paste.clean import Line
+from gpusetup.facts.paste.clean import MAX_LINE, Line
 from gpusetup.facts.status import ProbeStatus
-
-MAX_LINE = 4096
 
 # No leading ".*" (quadratic in a search): a line naming one of these is the message, whole ...
 _CUDA_INIT_LINE = re.compile(
